@@ -15,6 +15,7 @@ from keras_bert.config import BertConfig
 from keras_bert.encoder import BertEncoder, encoder_inputs
 from keras_bert.heads import (ClassificationHead, MaskedLMHead, NextSentenceHead, SpanHead,
                               TokenClassificationHead)
+from keras_bert.losses import PretrainingMetrics, pretraining_loss, scale_for_replicas
 
 
 class _BertTaskModel(keras.Model):
@@ -72,6 +73,20 @@ class BertPretrainer(_BertTaskModel):
                    "sequence_output": encoded["sequence_output"], "pooled_output": encoded["pooled_output"]}
         kwargs.setdefault("name", "bert_pretrainer")
         self._finish(encoder, inputs, outputs, {}, **kwargs)
+        self.pretraining_metrics = PretrainingMetrics()
+        self._tracked_metrics = self.pretraining_metrics.all()
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The reference's loss when `y` holds `masked_lm_ids`, `masked_lm_weights` and
+        `next_sentence_labels` (compile with an optimizer only, no `loss=`)."""
+        if not isinstance(y, dict) or "masked_lm_ids" not in y:
+            return super().compute_loss(x, y, y_pred, sample_weight, training)
+        return scale_for_replicas(pretraining_loss(y, y_pred))
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        if isinstance(y, dict) and "masked_lm_ids" in y:
+            self.pretraining_metrics.update(y, y_pred)
+        return super().compute_metrics(x, y, y_pred, sample_weight)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")

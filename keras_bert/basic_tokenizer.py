@@ -1,0 +1,177 @@
+"""The reference BasicTokenizer (clean, CJK split, lower/NFD/strip marks, punctuation split) as TF ops.
+
+Input strings are decoded as UTF-8 with invalid bytes dropped (`errors="ignore"`, like the
+reference's `convert_to_unicode`). Every surviving code point keeps the byte span of the input
+character it came from, so word pieces can be mapped back to byte offsets of the original string.
+All per-character decisions come from `unicode_tables.build_char_tables` (Python's own tables).
+"""
+from __future__ import annotations
+
+import typing
+
+import tensorflow as tf
+
+from keras_bert import unicode_tables as ut
+
+
+class BasicTokens(typing.NamedTuple):
+    """Words of a batch, flat. W words, C code points (in word order, spaces removed).
+
+    words: string [W], UTF-8 of the normalized word.
+    word_rows: int64 [W], the batch row of each word.
+    word_char_counts: int64 [W], code points per normalized word.
+    word_begins, word_ends: int64 [W], byte span of the word in the original string.
+    char_begins, char_ends: int64 [C], byte span of each code point's source character.
+    char_normalized_starts: int64 [C], byte position of each code point in the concatenation of
+        all normalized words; word_normalized_starts: int64 [W], the same for each word's start.
+    """
+
+    words: tf.Tensor
+    word_rows: tf.Tensor
+    word_char_counts: tf.Tensor
+    word_begins: tf.Tensor
+    word_ends: tf.Tensor
+    char_begins: tf.Tensor
+    char_ends: tf.Tensor
+    char_normalized_starts: tf.Tensor
+    word_normalized_starts: tf.Tensor
+
+
+def utf8_lengths(code_points: tf.Tensor) -> tf.Tensor:
+    """Bytes of each code point in UTF-8: int32 [N] → int64 [N]."""
+    cps = tf.cast(code_points, tf.int64)
+    return 1 + tf.cast(cps >= 0x80, tf.int64) + tf.cast(cps >= 0x800, tf.int64) + tf.cast(cps >= 0x10000, tf.int64)
+
+
+def _shift_right(values: tf.Tensor, first) -> tf.Tensor:
+    """values[i - 1] at position i, `first` at position 0: [N] → [N]."""
+    return tf.concat([tf.fill([1], tf.constant(first, values.dtype)), values[:-1]], axis=0)
+
+
+class _Tables:
+    """The char tables as graph constants (created inside the traced function, so they are embedded)."""
+
+    def __init__(self, tables: ut.CharTables):
+        self.run_starts = tf.constant(tables.run_starts)
+        self.run_props = tf.constant(tables.run_props)
+        self.run_expansion = tf.constant(tables.run_expansion)
+        self.expansion_values = tf.constant(tables.expansion_values)
+        self.expansion_splits = tf.constant(tables.expansion_splits)
+
+    def runs(self, code_points: tf.Tensor) -> tf.Tensor:
+        """Run index of each code point: int32 [N] → int32 [N]."""
+        return tf.searchsorted(self.run_starts, code_points, side="right", out_type=tf.int32) - 1
+
+
+def _final_sigma(cps: tf.Tensor, rows: tf.Tensor, props: tf.Tensor) -> tf.Tensor:
+    """Python's `str.lower` Final_Sigma context: which capital sigmas become U+03C2. → bool [N].
+
+    Final when the nearest non-case-ignorable character before it (in the same word) is cased and
+    the nearest after it is absent or not cased. Spaces and CJK characters are neither, so they end
+    the context exactly as the reference's word split does.
+    """
+    count = tf.size(cps, out_type=tf.int64)
+    not_ignorable = tf.equal(props & ut.CASE_IGNORABLE, 0)
+    cased = tf.concat([tf.not_equal(props & ut.CASED, 0), [False]], axis=0)
+    rows_ext = tf.concat([rows, [-1]], axis=0)
+    positions = tf.concat([tf.where(not_ignorable)[:, 0], [count]], axis=0)
+    seen_through = tf.cumsum(tf.cast(not_ignorable, tf.int64))
+    seen_before = seen_through - tf.cast(not_ignorable, tf.int64)
+    previous = tf.gather(positions, tf.maximum(seen_before - 1, 0))
+    following = tf.gather(positions, seen_through)
+    previous_cased = (seen_before > 0) & tf.equal(tf.gather(rows_ext, previous), rows) & tf.gather(cased, previous)
+    following_cased = tf.equal(tf.gather(rows_ext, following), rows) & tf.gather(cased, following)
+    return tf.equal(cps, ut.CAPITAL_SIGMA) & previous_cased & ~following_cased
+
+
+def _expand(cps: tf.Tensor, expansion: tf.Tensor, tables: _Tables) -> tuple[tf.Tensor, tf.Tensor]:
+    """Replaces each code point by its `NFD(lower(c))` row (-1: itself). → (int32 [M], int64 src [M])."""
+    splits = tables.expansion_splits
+    safe = tf.maximum(expansion, 0)
+    lengths = tf.where(expansion >= 0, tf.gather(splits, safe + 1) - tf.gather(splits, safe), 1)
+    source = tf.repeat(tf.range(tf.size(cps, out_type=tf.int64)), lengths)
+    first_out = tf.cumsum(lengths, exclusive=True)
+    within = tf.range(tf.size(source, out_type=tf.int64)) - tf.gather(first_out, source)
+    source_expansion = tf.gather(expansion, source)
+    value_index = tf.gather(splits, tf.maximum(source_expansion, 0)) + within
+    expanded = tf.gather(tables.expansion_values, tf.minimum(value_index, tf.size(tables.expansion_values, tf.int64) - 1))
+    return tf.where(source_expansion >= 0, expanded, tf.gather(cps, source)), source
+
+
+def _canonical_order(ccc: tf.Tensor, starts_row: tf.Tensor) -> tf.Tensor:
+    """NFD's canonical reordering: a stable sort of each run of non-starters by combining class.
+
+    Returns the permutation int64 [M]; the identity unless some run is out of order (rare).
+    """
+    starter = tf.equal(ccc, 0) | starts_row
+    out_of_order = (ccc[1:] < ccc[:-1]) & ~starter[1:]
+    identity = tf.range(tf.size(ccc, out_type=tf.int64))
+
+    def sort_runs():
+        group = tf.cumsum(tf.cast(starter, tf.int64))
+        return tf.cast(tf.argsort(group * 256 + tf.cast(ccc, tf.int64), stable=True), tf.int64)
+
+    return tf.cond(tf.reduce_any(out_of_order), sort_runs, lambda: identity)
+
+
+def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables, lower_case: bool) -> BasicTokens:
+    """The reference BasicTokenizer on a batch: string [B] → `BasicTokens`."""
+    t = _Tables(tables)
+    decoded, char_starts = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="ignore")
+    cps = decoded.flat_values
+    rows = decoded.value_rowids()
+    begins = char_starts.flat_values
+    ends = begins + utf8_lengths(cps)
+    runs = t.runs(cps)
+    props = tf.gather(t.run_props, runs)
+    kept = tf.equal(props & ut.DROP, 0)
+    cps, rows, begins, ends, runs, props = (tf.boolean_mask(x, kept) for x in (cps, rows, begins, ends, runs, props))
+    source_props = props
+    if lower_case:
+        final = _final_sigma(cps, rows, props)
+        cps = tf.where(final, ut.SMALL_FINAL_SIGMA, cps)
+        expansion = tf.where(final, -1, tf.gather(t.run_expansion, runs))
+        cps, source = _expand(cps, expansion, t)
+        props = tf.gather(t.run_props, t.runs(cps))
+        ccc = tf.bitwise.right_shift(props, ut.CCC_SHIFT) & 255
+        source_rows = tf.gather(rows, source)
+        order = _canonical_order(ccc, tf.not_equal(source_rows, _shift_right(source_rows, -1)))
+        cps, source, props = tf.gather(cps, order), tf.gather(source, order), tf.gather(props, order)
+        unmarked = tf.equal(props & ut.MARK, 0)
+        cps, source, props = (tf.boolean_mask(x, unmarked) for x in (cps, source, props))
+        rows, begins, ends, source_props = (tf.gather(x, source) for x in (rows, begins, ends, source_props))
+    else:
+        source = tf.range(tf.size(cps, out_type=tf.int64))
+    return _split_words(cps, source, props, source_props, rows, begins, ends)
+
+
+def _split_words(cps, source, props, source_props, rows, begins, ends) -> BasicTokens:
+    """Splits normalized code points into words at spaces, punctuation and CJK source characters."""
+    space = tf.not_equal(props & ut.SPACE, 0)
+    punct = tf.not_equal(props & ut.PUNCT, 0)
+    cjk = tf.not_equal(source_props & ut.CJK, 0)
+    new_source = tf.not_equal(source, _shift_right(source, -1))
+    starts_word = (
+        tf.not_equal(rows, _shift_right(rows, -1))
+        | _shift_right(space, True)
+        | punct
+        | _shift_right(punct, True)
+        | (new_source & (cjk | _shift_right(cjk, True)))
+    )
+    in_word = ~space
+    cps, rows, begins, ends, starts_word = (tf.boolean_mask(x, in_word) for x in (cps, rows, begins, ends, starts_word))
+    word_ids = tf.cumsum(tf.cast(starts_word, tf.int64)) - 1
+    word_count = tf.reduce_sum(tf.cast(starts_word, tf.int64))
+    chars = tf.RaggedTensor.from_value_rowids(cps, word_ids, nrows=word_count)
+    char_normalized_starts = tf.cumsum(utf8_lengths(cps), exclusive=True)
+    return BasicTokens(
+        words=tf.strings.unicode_encode(chars, "UTF-8"),
+        word_rows=tf.boolean_mask(rows, starts_word),
+        word_char_counts=chars.row_lengths(),
+        word_begins=tf.math.unsorted_segment_min(begins, word_ids, word_count),
+        word_ends=tf.math.unsorted_segment_max(ends, word_ids, word_count),
+        char_begins=begins,
+        char_ends=ends,
+        char_normalized_starts=char_normalized_starts,
+        word_normalized_starts=tf.boolean_mask(char_normalized_starts, starts_word),
+    )

@@ -1,0 +1,121 @@
+"""The reference BasicTokenizer's character rules, tabulated per code point for TF ops.
+
+google-research/bert decides everything from Python's `unicodedata` (Unicode 14.0 on Python 3.11):
+which characters are dropped, which are whitespace, punctuation or CJK, and how uncased text is
+lower-cased (`str.lower`, not case folding), decomposed (NFD) and stripped of marks (Mn). Instead of
+re-deriving these rules from ICU or RE2 (whose Unicode tables lag Python's), we tabulate Python's own
+answers once per process and look them up in the graph with `tf.searchsorted`. The tables become
+graph constants, so an exported SavedModel carries them and needs no Python at serving time.
+
+Layout: code points are grouped into runs of equal properties. `run_starts` (int32 [R], sorted,
+starting at 0) are the first code points of the runs; `run_props` (int32 [R]) hold the property bits
+below plus the canonical combining class in bits 8..15; `run_expansion` (int32 [R]) is -1 where a
+character maps to itself, else a row of the ragged `expansion_values`/`expansion_splits` holding the
+code points of `NFD(char.lower())` (uncased tables only).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import unicodedata
+
+import numpy as np
+
+# Property bits of `run_props`.
+DROP = 1  # NUL, U+FFFD, Cc/Cf other than \t \n \r: removed before anything else.
+SPACE = 2  # Separates words: the reference's \t \n \r, Zs, and anything `str.split()` splits on.
+CJK = 4  # The reference's CJK ideograph ranges: one word per character.
+PUNCT = 8  # ASCII 33-47, 58-64, 91-96, 123-126 and every Unicode P* category: one word each.
+MARK = 16  # Category Mn: removed after NFD when lower-casing.
+CASED = 32  # Unicode "Cased" as Python's `str.lower` sees it (Greek final sigma context).
+CASE_IGNORABLE = 64  # Unicode "Case_Ignorable" as Python's `str.lower` sees it.
+CCC_SHIFT = 8  # Canonical combining class, 0..254, for NFD's canonical reordering.
+
+CAPITAL_SIGMA = 0x3A3
+SMALL_SIGMA = 0x3C3
+SMALL_FINAL_SIGMA = 0x3C2
+MAX_CODE_POINT = 0x10FFFF
+
+_CJK_RANGES = (
+    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
+)  # The reference's `_is_chinese_char`, verbatim.
+
+
+@dataclasses.dataclass(frozen=True)
+class CharTables:
+    """Run-length tables of the reference's per-character rules (see the module docstring)."""
+
+    run_starts: np.ndarray
+    run_props: np.ndarray
+    run_expansion: np.ndarray
+    expansion_values: np.ndarray
+    expansion_splits: np.ndarray
+
+
+def _is_reference_punctuation(cp: int, category: str) -> bool:
+    return 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126 or category[0] == "P"
+
+
+def _lowers_to_final_sigma(text: str) -> bool:
+    return text.lower()[-1] == chr(SMALL_FINAL_SIGMA)
+
+
+def _case_context_bits(char: str) -> int:
+    """Probes Python's `str.lower` for the Cased / Case_Ignorable properties it uses.
+
+    `unicodedata` does not expose them; Python's Final_Sigma rule does, through three probes:
+    "A" + c + "Σ" is final iff c is ignorable or cased; c + "Σ" iff c is cased and not ignorable;
+    "AΣ" + c iff c is ignorable or not cased.
+    """
+    sigma = chr(CAPITAL_SIGMA)
+    ignorable_or_cased = _lowers_to_final_sigma("A" + char + sigma)
+    cased_not_ignorable = _lowers_to_final_sigma(char + sigma)
+    ignorable_or_uncased = ("A" + sigma + char).lower()[1] == chr(SMALL_FINAL_SIGMA)
+    if ignorable_or_cased and ignorable_or_uncased and not cased_not_ignorable:
+        return CASE_IGNORABLE
+    return CASED if cased_not_ignorable else 0
+
+
+@functools.lru_cache(maxsize=2)
+def build_char_tables(lower_case: bool) -> CharTables:
+    """Tabulates the reference's character rules from this Python's `unicodedata` (~1-2 s, cached)."""
+    props = np.zeros(MAX_CODE_POINT + 1, np.int32)
+    expansion = np.full(MAX_CODE_POINT + 1, -1, np.int32)
+    expansion_values: list[int] = []
+    expansion_splits = [0]
+    for low, high in _CJK_RANGES:
+        props[low:high + 1] |= CJK
+    for cp in range(MAX_CODE_POINT + 1):
+        char = chr(cp)
+        category = unicodedata.category(char)
+        if category in ("Cn", "Co", "Cs"):
+            continue  # Unassigned, private use, surrogates: no rule applies to them.
+        bits = 0
+        if cp in (0, 0xFFFD) or (category in ("Cc", "Cf") and char not in "\t\n\r"):
+            bits |= DROP
+        elif char.isspace() or category == "Zs":
+            bits |= SPACE
+        if _is_reference_punctuation(cp, category):
+            bits |= PUNCT
+        if lower_case:
+            if category == "Mn":
+                bits |= MARK
+            bits |= unicodedata.combining(char) << CCC_SHIFT
+            if not bits & (SPACE | DROP) and not props[cp] & CJK:
+                bits |= _case_context_bits(char)  # Words end at spaces and CJK characters.
+            normalized = unicodedata.normalize("NFD", char.lower())
+            if normalized != char:
+                expansion[cp] = len(expansion_splits) - 1
+                expansion_values.extend(ord(c) for c in normalized)
+                expansion_splits.append(len(expansion_values))
+        props[cp] |= bits
+    changes = np.flatnonzero((np.diff(props) != 0) | (np.diff(expansion) != 0)) + 1
+    run_starts = np.concatenate([[0], changes]).astype(np.int32)
+    return CharTables(
+        run_starts=run_starts,
+        run_props=props[run_starts],
+        run_expansion=expansion[run_starts],
+        expansion_values=np.asarray(expansion_values, np.int32),
+        expansion_splits=np.asarray(expansion_splits, np.int64),
+    )
