@@ -1,0 +1,110 @@
+"""keras_bert.training: step checkpoints, resume with the optimizer state, TensorBoard logs, and a
+real run_pretraining process killed with SIGKILL and restarted with the same command."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bert import training
+from keras_bert.config import BertConfig
+from keras_bert.models import BertPretrainer
+from keras_bert.optimization import create_optimizer
+
+TINY = BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                  intermediate_size=64, max_position_embeddings=32)
+BATCH, SEQ, P = 4, 16, 3
+
+
+def _dataset():
+    rng = np.random.default_rng(0)
+    n = 32
+    x = {"input_word_ids": rng.integers(5, 60, (n, SEQ)).astype("int32"),
+         "input_mask": np.ones((n, SEQ), "int32"), "input_type_ids": np.zeros((n, SEQ), "int32"),
+         "masked_lm_positions": rng.integers(1, SEQ, (n, P)).astype("int32")}
+    y = {"masked_lm_ids": rng.integers(5, 60, (n, P)).astype("int32"),
+         "masked_lm_weights": np.ones((n, P), "float32"),
+         "next_sentence_labels": rng.integers(0, 2, (n,)).astype("int32")}
+    return tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(BATCH, drop_remainder=True)
+
+
+def _compiled_model(num_train_steps):
+    model = BertPretrainer(TINY)
+    model.compile(optimizer=create_optimizer(1e-3, num_train_steps, 2))
+    return model
+
+
+@pytest.mark.parametrize("initial, total, loop, expected", [
+    (0, 10, 4, [(0, 2, 4), (2, 3, 2)]),
+    (0, 8, 4, [(0, 2, 4)]),
+    (6, 10, 4, [(1, 2, 2), (2, 3, 2)]),
+    (4, 13, 4, [(1, 3, 4), (3, 4, 1)]),
+    (10, 10, 4, []),
+])
+def test_fit_segments_cover_exactly_the_remaining_steps(initial, total, loop, expected):
+    segments = training._fit_segments(initial, total, loop)
+    assert segments == expected
+    assert sum((end - start) * steps for start, end, steps in segments) == total - initial
+
+
+def test_checkpoints_every_n_steps_keep_last_and_resume_with_optimizer_state(tmp_path):
+    total = 10
+    model = _compiled_model(total)
+    assert training.restore_for_resume(model, str(tmp_path)) == 0
+    callbacks = training.training_callbacks(str(tmp_path), save_checkpoints_steps=3, keep_checkpoint_max=2,
+                                            log_every_steps=2)
+    history = training.fit_steps(model, _dataset(), num_train_steps=total, steps_per_loop=3,
+                                 callbacks=callbacks, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == total
+    assert history["epoch"] == [0, 1, 2, 3] and len(history["masked_lm_loss"]) == 4
+    # Saved at 3, 6, 9 and at the end (10); only the last two kept.
+    kept = tf.train.get_checkpoint_state(training.checkpoint_dir(str(tmp_path))).all_model_checkpoint_paths
+    assert [int(p.rsplit("-", 1)[1]) for p in kept] == [9, 10]
+    # Step logger: the first step, then each multiple of 2, in memory and as TensorBoard events.
+    records = callbacks[1].records
+    assert [r["step"] for r in records] == [1, 2, 4, 6, 8, 10]
+    assert {"loss", "masked_lm_loss", "next_sentence_accuracy", "learning_rate"} <= set(records[0])
+    events = os.listdir(tmp_path / training.LOG_SUBDIR)
+    assert any(name.startswith("events.out.tfevents") for name in events)
+
+    restored = _compiled_model(total)
+    assert training.restore_for_resume(restored, str(tmp_path)) == total
+    for saved, loaded in zip(model.optimizer.variables, restored.optimizer.variables):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy(), err_msg=saved.path)
+    for saved, loaded in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy(), err_msg=saved.path)
+
+
+def test_resume_mid_run_continues_to_the_same_state_as_an_uninterrupted_run(tmp_path):
+    """A run stopped at step 4 and resumed from its checkpoint restores the exact optimizer state
+    and goes on to num_train_steps, continuing the checkpoint numbering."""
+    total = 8
+    first = _compiled_model(total)
+    training.fit_steps(first, _dataset(), num_train_steps=4, steps_per_loop=2,
+                       callbacks=training.training_callbacks(str(tmp_path), 2), verbose=0)
+    resumed = _compiled_model(total)
+    start = training.restore_for_resume(resumed, str(tmp_path))
+    assert start == 4
+    for saved, loaded in zip(first.optimizer.variables, resumed.optimizer.variables):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy(), err_msg=saved.path)
+    training.fit_steps(resumed, _dataset(), num_train_steps=total, steps_per_loop=2, initial_step=start,
+                       callbacks=training.training_callbacks(str(tmp_path), 2), verbose=0)
+    assert int(resumed.optimizer.iterations.numpy()) == total
+    assert training.latest_checkpoint(str(tmp_path)).endswith("ckpt-8")
+
+
+def test_a_checkpoint_of_another_model_is_an_error_naming_it(tmp_path):
+    model = _compiled_model(4)
+    training.fit_steps(model, _dataset(), num_train_steps=2, steps_per_loop=2,
+                       callbacks=training.training_callbacks(str(tmp_path), 2), verbose=0)
+    other = BertPretrainer(TINY.replace(hidden_size=16, intermediate_size=32))
+    other.compile(optimizer=create_optimizer(1e-3, 4, 0))
+    with pytest.raises(ValueError, match="ckpt-2"):
+        training.restore_for_resume(other, str(tmp_path))
+
+
+def test_steps_per_execution_must_divide_the_epochs(tmp_path):
+    model = _compiled_model(4)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        training.fit_steps(model, _dataset(), num_train_steps=5, steps_per_loop=2, steps_per_execution=2,
+                           verbose=0)
