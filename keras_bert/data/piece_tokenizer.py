@@ -1,0 +1,58 @@
+"""Word pieces as Python strings from the TF-Text `BertTokenizer`, for the host-side SQuAD and CoNLL features.
+
+`PieceTokenizer` implements the `SquadTokenizer` / `WordPieceTokenizer` interfaces of `keras_bert.data.squad`
+and `keras_bert.data.conll`: `tokenize_words` (the reference `FullTokenizer.tokenize` of each text, batched
+through one TF-Text call), `convert_tokens_to_ids`, and `basic_tokenize` (the reference `BasicTokenizer`).
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import tensorflow as tf
+
+from keras_bert import basic_tokenizer, unicode_tables
+from keras_bert.tokenization import BertTokenizer
+
+
+class PieceTokenizer:
+    """The reference tokenizer's string API over `keras_bert.tokenization.BertTokenizer`.
+
+    Args:
+      vocab_file: one token per line (id = line number).
+      do_lower_case: the reference's flag.
+    """
+
+    def __init__(self, vocab_file: str | os.PathLike, do_lower_case: bool):
+        self.tokenizer = BertTokenizer(vocab_file, do_lower_case)
+        self.vocab = self.tokenizer.vocab
+        # The reference's dict keeps the last id of a duplicated token.
+        self._ids = {token: i for i, token in enumerate(self.vocab)}
+        tables = unicode_tables.build_char_tables(do_lower_case)
+        self._pieces = tf.function(
+            lambda texts: self.tokenizer(texts).merge_dims(1, 2),
+            input_signature=[tf.TensorSpec([None], tf.string)])
+        self._words = tf.function(
+            lambda texts: tf.RaggedTensor.from_value_rowids(
+                *(lambda w: (w.words, w.word_rows))(basic_tokenizer.basic_tokenize(texts, tables, do_lower_case)),
+                nrows=tf.shape(texts, out_type=tf.int64)[0]),
+            input_signature=[tf.TensorSpec([None], tf.string)])
+
+    def tokenize_words(self, texts: Sequence[str]) -> list[list[str]]:
+        """Word pieces of each text: list (len = len(texts)) of lists of vocabulary strings."""
+        if not texts:
+            return []
+        ids = self._pieces(tf.constant(list(texts), tf.string)).to_list()
+        return [[self.vocab[i] for i in row] for row in ids]
+
+    def convert_tokens_to_ids(self, tokens: Sequence[str]) -> list[int]:
+        """Vocabulary ids; a token outside the vocabulary is a KeyError naming it (as the reference)."""
+        try:
+            return [self._ids[token] for token in tokens]
+        except KeyError as error:
+            raise KeyError(f"token {error.args[0]!r} is not in the vocabulary {self.tokenizer.vocab_file}") from None
+
+    def basic_tokenize(self, text: str) -> list[str]:
+        """The reference `BasicTokenizer(do_lower_case).tokenize(text)`: list of words (str)."""
+        words = self._words(tf.constant([text], tf.string))[0].numpy()
+        return [w.decode("utf-8") for w in words]

@@ -1,0 +1,159 @@
+"""What the fine-tuning programs share: model set-up from a Google checkpoint, `model.fit` with the reference
+optimizer and schedule, and the output folder every program writes.
+
+Output folder contract (read by the serving export):
+  `bert_config.json` + `bert_model.ckpt.*`  the trained task model under the reference's variable names,
+  `model.keras`                             the trained Keras task model,
+  `vocab.txt`                               a copy of `--vocab_file`,
+  `task_info.json`                          {"task", "task_name", "labels", "is_regression", "do_lower_case",
+                                             "max_seq_length", ...program-specific keys}.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+import shutil
+from typing import Any, Callable, Sequence
+
+import keras
+import tensorflow as tf
+
+from keras_bert import distribute, optimization
+from keras_bert.checkpoints import save_google_checkpoint
+from keras_bert.config import BertConfig
+
+logger = logging.getLogger(__name__)
+
+TASK_INFO_FILE = "task_info.json"
+MODEL_FILE = "model.keras"
+VOCAB_FILE = "vocab.txt"
+CHECKPOINT_PREFIX = "bert_model.ckpt"
+
+
+def load_bert_config(bert_config_file: str, max_seq_length: int) -> BertConfig:
+    """Reads `--bert_config_file`; `--max_seq_length` beyond its position embeddings is an error (as the reference)."""
+    if not bert_config_file:
+        raise ValueError("--bert_config_file is required")
+    config = BertConfig.from_json_file(bert_config_file)
+    if max_seq_length > config.max_position_embeddings:
+        raise ValueError(f"--max_seq_length {max_seq_length} exceeds max_position_embeddings "
+                         f"{config.max_position_embeddings} of {bert_config_file}")
+    return config
+
+
+def set_up_run(strategy: str = "default", mixed_precision: str = "none", tpu: str | None = None,
+               seed: int | None = None) -> tf.distribute.Strategy:
+    """Mixed-precision policy, seeds and the distribution strategy, before any model is built."""
+    distribute.set_mixed_precision(mixed_precision)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return distribute.create_strategy(strategy, tpu=tpu)
+
+
+def build_task_model(model_class: type, config: BertConfig, init_checkpoint: str | None,
+                     strategy: tf.distribute.Strategy, **model_kwargs: Any) -> keras.Model:
+    """`model_class(config, **model_kwargs)` in the strategy's scope, loaded from `--init_checkpoint` if given
+    (a pretrained checkpoint gets a fresh head; a fine-tuned one brings its head)."""
+    with strategy.scope():
+        if init_checkpoint:
+            return model_class.from_google_checkpoint(init_checkpoint, config=config, **model_kwargs)
+        logger.warning("no --init_checkpoint: %s starts from random weights", model_class.__name__)
+        return model_class(config, **model_kwargs)
+
+
+def num_train_steps(num_examples: int, train_batch_size: int, num_train_epochs: float) -> int:
+    """The reference's `int(num_examples / train_batch_size * num_train_epochs)`, which must be positive."""
+    steps = int(num_examples / train_batch_size * num_train_epochs)
+    if steps < 1:
+        raise ValueError(f"{num_examples} training examples at --train_batch_size {train_batch_size} and "
+                         f"--num_train_epochs {num_train_epochs} make no training step")
+    return steps
+
+
+def train(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.distribute.Strategy,
+          train_steps: int, learning_rate: float, warmup_proportion: float, loss_weights: Any = None,
+          jit_compile: bool = False, steps_per_execution: int = 1,
+          callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, float]:
+    """Compiles with `create_optimizer` (the reference AdamWeightDecay, warmup then linear decay) and runs
+    `model.fit` for exactly `train_steps` steps over `dataset` (repeated; batches of (inputs, labels)).
+
+    Returns the last logged training metrics (e.g. {"loss": float}).
+    """
+    num_warmup_steps = int(train_steps * warmup_proportion)
+    with strategy.scope():
+        optimizer = optimization.create_optimizer(learning_rate, train_steps, num_warmup_steps)
+        model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, jit_compile=jit_compile,
+                      steps_per_execution=steps_per_execution)
+    logger.info("training %d steps (%d warmup) at learning rate %g", train_steps, num_warmup_steps, learning_rate)
+    history = model.fit(dataset.repeat(), epochs=1, steps_per_epoch=train_steps, callbacks=list(callbacks),
+                        shuffle=False, verbose=2)  # the dataset is shuffled already
+    return {name: float(values[-1]) for name, values in history.history.items()}
+
+
+def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str, task_info: dict[str, Any]) -> dict[str, str]:
+    """Writes the contract files (see the module docstring); returns their paths by key."""
+    os.makedirs(output_dir, exist_ok=True)
+    paths = {
+        "checkpoint": save_google_checkpoint(model, os.path.join(output_dir, CHECKPOINT_PREFIX)),
+        "model_file": os.path.join(output_dir, MODEL_FILE),
+        "vocab_file": os.path.join(output_dir, VOCAB_FILE),
+        "task_info_file": os.path.join(output_dir, TASK_INFO_FILE),
+    }
+    model.save(paths["model_file"])
+    if os.path.abspath(vocab_file) != os.path.abspath(paths["vocab_file"]):
+        shutil.copyfile(vocab_file, paths["vocab_file"])
+    with open(paths["task_info_file"], "w", encoding="utf-8") as f:
+        json.dump(task_info, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    return paths
+
+
+def write_eval_results(path: str, results: dict[str, Any]) -> None:
+    """The reference's `eval_results.txt`: one `key = value` line per result, keys sorted."""
+    with open(path, "w", encoding="utf-8") as f:
+        for key in sorted(results):
+            f.write(f"{key} = {results[key]}\n")
+
+
+def parameter_defaults(function: Callable) -> dict[str, Any]:
+    """Keyword defaults of a program's Python entry point: the single source of its flags' defaults."""
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def flag_values(function: Callable, flag_values_object) -> dict[str, Any]:
+    """The parsed absl flags named like `function`'s parameters (what `main` forwards)."""
+    names = inspect.signature(function).parameters
+    return {name: flag_values_object[name].value for name in names if name in flag_values_object}
+
+
+def define_model_flags(defaults: dict[str, Any], *, train: bool = True) -> None:
+    """The reference flags every fine-tuning program shares, with defaults from the program's entry point,
+    plus `--strategy`, `--tpu`, `--mixed_precision`, `--jit_compile`, `--steps_per_execution` and `--seed`."""
+    from absl import flags
+
+    flags.DEFINE_string("bert_config_file", None, "bert_config.json of the pretrained model.")
+    flags.DEFINE_string("vocab_file", None, "The vocabulary the model was trained on.")
+    flags.DEFINE_string("init_checkpoint", defaults.get("init_checkpoint"),
+                        "Google-format checkpoint (prefix or release folder) to start from.")
+    flags.DEFINE_bool("do_lower_case", defaults["do_lower_case"],
+                      "Lower-case the input (True for uncased models, False for cased).")
+    flags.DEFINE_integer("max_seq_length", defaults["max_seq_length"],
+                         "Maximum word pieces per input after tokenisation; longer inputs are truncated.")
+    flags.DEFINE_string("output_dir", None, "Where the model, checkpoints and results are written.")
+    if train:
+        flags.DEFINE_bool("do_train", defaults["do_train"], "Whether to run training.")
+        flags.DEFINE_bool("do_predict", defaults["do_predict"], "Whether to predict on the test/predict set.")
+        flags.DEFINE_integer("train_batch_size", defaults["train_batch_size"], "Total batch size for training.")
+        flags.DEFINE_integer("predict_batch_size", defaults["predict_batch_size"], "Batch size for prediction.")
+        flags.DEFINE_float("learning_rate", defaults["learning_rate"], "Initial learning rate for Adam.")
+        flags.DEFINE_float("num_train_epochs", defaults["num_train_epochs"], "Epochs of training.")
+        flags.DEFINE_float("warmup_proportion", defaults["warmup_proportion"],
+                           "Share of training with linear learning-rate warmup.")
+        flags.DEFINE_integer("save_checkpoints_steps", defaults["save_checkpoints_steps"],
+                             "How often to save a training checkpoint.")
+        flags.DEFINE_integer("seed", defaults.get("seed"), "Random seed (weights, dropout, shuffling).")
+        distribute.define_distribution_flags()
+        flags.mark_flags_as_required(["vocab_file", "bert_config_file", "output_dir"])
