@@ -1,0 +1,83 @@
+"""google-research/bert `create_pretraining_data.py`: raw text → masked-LM + next-sentence TFRecords.
+
+Same flags, same algorithm (document → segments → NSP pairs → 80/10/10 masking) and the same record
+features, tokenized with our TF-Text `BertTokenizer` and built on all cores (see
+`keras_bert.pretraining_data`). Input: one sentence per line, a blank line between documents.
+
+  python pretraining/create_pretraining_data.py --input_file='corpus/*.txt' \
+    --output_file=out/shard_0.tfrecord,out/shard_1.tfrecord --vocab_file=vocab.txt \
+    --do_lower_case=True --max_seq_length=128 --max_predictions_per_seq=20 --masked_lm_prob=0.15 \
+    --random_seed=12345 --dupe_factor=10
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from keras_bert import pretraining_data
+
+logger = logging.getLogger(__name__)
+
+
+def create_pretraining_data(input_file: str, output_file: str, vocab_file: str, do_lower_case: bool = True,
+                            do_whole_word_mask: bool = False, max_seq_length: int = 128,
+                            max_predictions_per_seq: int = 20, random_seed: int = 12345, dupe_factor: int = 10,
+                            masked_lm_prob: float = 0.15, short_seq_prob: float = 0.1,
+                            num_workers: int | None = None) -> pretraining_data.PretrainingDataSummary:
+    """The program as a Python call, arguments named like the flags; returns the summary
+    (documents, skipped/odd inputs counted, instances written, output files)."""
+    options = pretraining_data.PretrainingDataOptions(
+        max_seq_length=max_seq_length, max_predictions_per_seq=max_predictions_per_seq,
+        masked_lm_prob=masked_lm_prob, short_seq_prob=short_seq_prob, dupe_factor=dupe_factor,
+        do_whole_word_mask=do_whole_word_mask, random_seed=random_seed)
+    summary = pretraining_data.create_pretraining_data(input_file, output_file, vocab_file, do_lower_case, options,
+                                                       num_workers=num_workers)
+    logger.info("read %d files: %d documents (%d of a single segment, always paired with a random next), "
+                "%d segments (%d longer than max_seq_length - 3, truncated)", summary.num_input_files,
+                summary.num_documents, summary.num_single_segment_documents, summary.num_segments,
+                summary.num_segments_longer_than_max)
+    logger.info("wrote %d instances to %s", summary.num_instances, ", ".join(summary.output_files))
+    return summary
+
+
+def _define_flags() -> None:
+    from absl import flags
+
+    flags.DEFINE_string("input_file", None, "Input raw text file (or comma-separated list of files/globs).")
+    flags.DEFINE_string("output_file", None, "Output TF example file (or comma-separated list of files).")
+    flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
+    flags.DEFINE_bool("do_lower_case", True, "Whether to lower case the input text (uncased models).")
+    flags.DEFINE_bool("do_whole_word_mask", False, "Whether to use whole word masking rather than per-WordPiece.")
+    flags.DEFINE_integer("max_seq_length", 128, "Maximum sequence length.")
+    flags.DEFINE_integer("max_predictions_per_seq", 20, "Maximum number of masked LM predictions per sequence.")
+    flags.DEFINE_integer("random_seed", 12345, "Random seed for data generation.")
+    flags.DEFINE_integer("dupe_factor", 10, "Number of times to duplicate the input data (with different masks).")
+    flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
+    flags.DEFINE_float("short_seq_prob", 0.1, "Probability of creating sequences shorter than the maximum length.")
+    flags.DEFINE_integer("num_workers", None, "Processes creating instances (default: all cores).")
+    flags.mark_flags_as_required(["input_file", "output_file", "vocab_file"])
+
+
+def main(argv) -> None:
+    from absl import flags
+
+    del argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    values = flags.FLAGS
+    create_pretraining_data(
+        input_file=values.input_file, output_file=values.output_file, vocab_file=values.vocab_file,
+        do_lower_case=values.do_lower_case, do_whole_word_mask=values.do_whole_word_mask,
+        max_seq_length=values.max_seq_length, max_predictions_per_seq=values.max_predictions_per_seq,
+        random_seed=values.random_seed, dupe_factor=values.dupe_factor, masked_lm_prob=values.masked_lm_prob,
+        short_seq_prob=values.short_seq_prob, num_workers=values.num_workers)
+
+
+if __name__ == "__main__":
+    from absl import app
+
+    _define_flags()
+    app.run(main)
