@@ -117,8 +117,8 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
             keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         result["train"] = finetuning.train(
             model, _with_label_dict(dataset(train_examples, train_batch_size, training=True), task.is_regression),
-            {"logits": loss}, distribution, steps, learning_rate, warmup_proportion, jit_compile=jit_compile,
-            steps_per_execution=steps_per_execution)
+            {"logits": loss}, distribution, steps, learning_rate, warmup_proportion, output_dir,
+            save_checkpoints_steps, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
         task_info = {"task": "classifier", "task_name": task_name, "labels": labels,
                      "is_regression": task.is_regression, "do_lower_case": do_lower_case,
                      "max_seq_length": max_seq_length}

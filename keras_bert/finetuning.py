@@ -15,12 +15,12 @@ import json
 import logging
 import os
 import shutil
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import keras
 import tensorflow as tf
 
-from keras_bert import distribute, optimization
+from keras_bert import distribute, optimization, training
 from keras_bert.checkpoints import save_google_checkpoint
 from keras_bert.config import BertConfig
 
@@ -73,23 +73,31 @@ def num_train_steps(num_examples: int, train_batch_size: int, num_train_epochs: 
 
 
 def train(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.distribute.Strategy,
-          train_steps: int, learning_rate: float, warmup_proportion: float, loss_weights: Any = None,
-          jit_compile: bool = False, steps_per_execution: int = 1,
-          callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, float]:
-    """Compiles with `create_optimizer` (the reference AdamWeightDecay, warmup then linear decay) and runs
-    `model.fit` for exactly `train_steps` steps over `dataset` (repeated; batches of (inputs, labels)).
+          train_steps: int, learning_rate: float, warmup_proportion: float, output_dir: str,
+          save_checkpoints_steps: int, loss_weights: Any = None, jit_compile: bool = False,
+          steps_per_execution: int = 1) -> dict[str, float]:
+    """Compiles with `create_optimizer` (the reference AdamWeightDecay, warmup then linear decay) and trains
+    for exactly `train_steps` optimizer steps over `dataset` (repeated; batches of (inputs, labels)).
 
-    Returns the last logged training metrics (e.g. {"loss": float}).
+    Training checkpoints go to `output_dir/checkpoints` every `save_checkpoints_steps` steps (see
+    `keras_bert.training`); a run restarted on the same `output_dir` resumes from the newest one, as the
+    reference's Estimator resumes from its model_dir. Returns the last epoch's training metrics ({"loss": ...}).
     """
     num_warmup_steps = int(train_steps * warmup_proportion)
     with strategy.scope():
         optimizer = optimization.create_optimizer(learning_rate, train_steps, num_warmup_steps)
         model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, jit_compile=jit_compile,
                       steps_per_execution=steps_per_execution)
+    initial_step = training.restore_for_resume(model, output_dir)
+    if initial_step:
+        logger.info("resuming from step %d of %s", initial_step, training.latest_checkpoint(output_dir))
     logger.info("training %d steps (%d warmup) at learning rate %g", train_steps, num_warmup_steps, learning_rate)
-    history = model.fit(dataset.repeat(), epochs=1, steps_per_epoch=train_steps, callbacks=list(callbacks),
-                        shuffle=False, verbose=2)  # the dataset is shuffled already
-    return {name: float(values[-1]) for name, values in history.history.items()}
+    history = training.fit_steps(
+        model, dataset.repeat(), num_train_steps=train_steps,
+        steps_per_loop=min(save_checkpoints_steps, train_steps), initial_step=initial_step,
+        callbacks=training.training_callbacks(output_dir, save_checkpoints_steps),
+        steps_per_execution=steps_per_execution, shuffle=False)  # the dataset is shuffled already
+    return {name: float(values[-1]) for name, values in history.items() if name != "epoch" and values}
 
 
 def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str, task_info: dict[str, Any]) -> dict[str, str]:

@@ -101,7 +101,8 @@ def test_full_program_from_google_checkpoint_writes_every_output(shared_data, un
         "--task_name=sst-2", f"--data_dir={data}", f"--vocab_file={uncased_vocab}",
         f"--bert_config_file={release / 'bert_config.json'}", f"--init_checkpoint={release / 'bert_model.ckpt'}",
         "--do_train", "--do_eval", "--do_predict", "--max_seq_length=32", "--train_batch_size=16",
-        "--num_train_epochs=1", "--learning_rate=1e-4", f"--output_dir={out}", "--seed=0"])
+        "--num_train_epochs=1", "--learning_rate=1e-4", f"--output_dir={out}", "--seed=0",
+        "--save_checkpoints_steps=4"])
     assert run.returncode == 0, run.stderr[-3000:]
     for name in CONTRACT_FILES + ("eval_results.txt", "test_results.tsv"):
         assert (out / name).is_file(), name
@@ -111,6 +112,8 @@ def test_full_program_from_google_checkpoint_writes_every_output(shared_data, un
     assert (out / "vocab.txt").read_bytes() == uncased_vocab.read_bytes()
     results = (out / "eval_results.txt").read_text()
     assert "eval_accuracy = " in results and "global_step = 6\n" in results  # int(96 / 16 * 1)
+    assert tf.train.latest_checkpoint(out / "checkpoints").endswith("ckpt-6")  # resumable state, every 4 steps
+    assert (out / "checkpoints" / "ckpt-4.index").is_file()
 
     # The checkpoint holds exactly the reference classifier's variables, trained away from the start.
     saved = read_checkpoint_arrays(str(out / "bert_model.ckpt"))
