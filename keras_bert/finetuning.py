@@ -138,8 +138,9 @@ def flag_values(function: Callable, flag_values_object) -> dict[str, Any]:
 
 
 def define_model_flags(defaults: dict[str, Any], *, train: bool = True) -> None:
-    """The reference flags every fine-tuning program shares, with defaults from the program's entry point,
-    plus `--strategy`, `--tpu`, `--mixed_precision`, `--jit_compile`, `--steps_per_execution` and `--seed`."""
+    """The reference flags every fine-tuning program shares, with defaults from the program's entry point;
+    with `train`, also the training ones plus `--strategy`, `--tpu`, `--mixed_precision`, `--jit_compile`,
+    `--steps_per_execution` and `--seed`."""
     from absl import flags
 
     flags.DEFINE_string("bert_config_file", None, "bert_config.json of the pretrained model.")
@@ -150,8 +151,8 @@ def define_model_flags(defaults: dict[str, Any], *, train: bool = True) -> None:
                       "Lower-case the input (True for uncased models, False for cased).")
     flags.DEFINE_integer("max_seq_length", defaults["max_seq_length"],
                          "Maximum word pieces per input after tokenisation; longer inputs are truncated.")
-    flags.DEFINE_string("output_dir", None, "Where the model, checkpoints and results are written.")
     if train:
+        flags.DEFINE_string("output_dir", None, "Where the model, checkpoints and results are written.")
         flags.DEFINE_bool("do_train", defaults["do_train"], "Whether to run training.")
         flags.DEFINE_bool("do_predict", defaults["do_predict"], "Whether to predict on the test/predict set.")
         flags.DEFINE_integer("train_batch_size", defaults["train_batch_size"], "Total batch size for training.")
