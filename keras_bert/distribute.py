@@ -26,11 +26,14 @@ def create_strategy(name: str = "default", tpu: str | None = None,
     Args:
       name: one of `STRATEGIES`.
       tpu: `--tpu`, the TPU name or grpc:// address (`tpu` only; "" or "local" for a TPU VM).
-      devices: `mirrored` only: the devices to mirror over (default: all local GPUs, else the CPU).
+      devices: `mirrored` only: the devices to mirror over (default: all local GPUs, else all
+        logical CPU devices — one unless `tf.config.set_logical_device_configuration` made more).
     """
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
+        if not devices and not tf.config.list_logical_devices("GPU"):
+            devices = [device.name for device in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices=list(devices) if devices else None)
     if name == "multi_worker":
         upstream_workarounds.apply_multi_worker_fit_workaround()

@@ -190,14 +190,13 @@ def _front_drops(rng: random.Random, drops: int) -> int:
     return rng.getrandbits(drops).bit_count() if drops else 0
 
 
-# Set by `_create_spans` before work units run, inherited by forked workers (never pickled).
+# Set by `create_instance_spans` before work units run, inherited by forked workers (never pickled).
 _WORK: dict = {}
 
 
-def _document_spans(document: int, rng: random.Random, spans: list) -> None:
+def _document_spans(corpus: TokenizedCorpus, options: PretrainingDataOptions, document: int,
+                    rng: random.Random, spans: list) -> None:
     """Appends (a_start, a_length, b_start, b_length, is_random_next) of one document's instances."""
-    corpus: TokenizedCorpus = _WORK["corpus"]
-    options: PretrainingDataOptions = _WORK["options"]
     segment_offsets, document_offsets = corpus.segment_offsets, corpus.document_offsets
     num_documents = len(document_offsets) - 1
     first, end = int(document_offsets[document]), int(document_offsets[document + 1])
@@ -240,37 +239,49 @@ def _document_spans(document: int, rng: random.Random, spans: list) -> None:
         i += 1
 
 
-def _work_unit_spans(unit: tuple[int, int, int]) -> np.ndarray:
+def _unit_spans(corpus: TokenizedCorpus, options: PretrainingDataOptions, unit: tuple[int, int, int]) -> np.ndarray:
     """Instances of documents [first, end) in dupe pass `dupe` → int64 [n, 5] spans."""
     dupe, first, end = unit
-    rng = random.Random(f"{_WORK['options'].random_seed}/{dupe}/{first}")
+    rng = random.Random(f"{options.random_seed}/{dupe}/{first}")
     spans: list = []
     for document in range(first, end):
-        _document_spans(document, rng, spans)
+        _document_spans(corpus, options, document, rng, spans)
     return np.asarray(spans, np.int64).reshape(-1, 5)
 
 
-def _create_spans(corpus: TokenizedCorpus, options: PretrainingDataOptions, num_workers: int) -> np.ndarray:
-    """All instances of all dupe passes as int64 [n, 5] spans, in the reference's order."""
+def _work_unit_spans(unit: tuple[int, int, int]) -> np.ndarray:
+    """`_unit_spans` in a forked worker, on the corpus it inherited through `_WORK`."""
+    return _unit_spans(_WORK["corpus"], _WORK["options"], unit)
+
+
+def create_instance_spans(corpus: TokenizedCorpus, options: PretrainingDataOptions, num_workers: int = 1,
+                          passes: Sequence[int] | None = None) -> np.ndarray:
+    """Instances of the given passes over the corpus as int64 [n, 5] spans, in the reference's order.
+
+    A span row is `(a_start, a_length, b_start, b_length, is_random_next)` into `corpus.ids`.
+    `passes` defaults to `range(dupe_factor)`; each pass number seeds its own draws, so dynamic
+    masking asks for pass `epoch` to get new pairs every epoch.
+    """
+    passes = range(options.dupe_factor) if passes is None else passes
     units = [(dupe, first, min(first + _DOCUMENTS_PER_TASK, corpus.num_documents))
-             for dupe in range(options.dupe_factor)
+             for dupe in passes
              for first in range(0, corpus.num_documents, _DOCUMENTS_PER_TASK)]
-    _WORK.update(corpus=corpus, options=options)
-    try:
-        progress = dict(total=len(units), unit="unit", desc="creating instances", leave=False)
-        if num_workers > 1 and len(units) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    progress = dict(total=len(units), unit="unit", desc="creating instances", leave=False, disable=len(units) < 2)
+    if num_workers > 1 and len(units) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _WORK.update(corpus=corpus, options=options)
+        try:
             # Workers run pure Python/NumPy on the inherited `_WORK`; no TensorFlow in the children.
             with multiprocessing.get_context("fork").Pool(min(num_workers, len(units))) as pool:
                 parts = list(tqdm.tqdm(pool.imap(_work_unit_spans, units), **progress))
-        else:
-            parts = [_work_unit_spans(unit) for unit in tqdm.tqdm(units, **progress)]
-    finally:
-        _WORK.clear()
+        finally:
+            _WORK.clear()
+    else:
+        parts = [_unit_spans(corpus, options, unit) for unit in tqdm.tqdm(units, **progress)]
     return np.concatenate(parts) if parts else np.zeros([0, 5], np.int64)
 
 
-def _pack(spans: tf.Tensor, ids: tf.Tensor, word_starts: tf.Tensor, seq_length: int,
-          special: dict[str, int]) -> dict[str, tf.Tensor]:
+def pack_instances(spans: tf.Tensor, ids: tf.Tensor, word_starts: tf.Tensor, seq_length: int,
+                   special: dict[str, int]) -> dict[str, tf.Tensor]:
     """Spans int64 [batch, 5] → `[CLS] a [SEP] b [SEP] [PAD]...` int32 [batch, seq_length] plus
     `input_mask`, `segment_ids`, `word_starts` (bool) and `candidates` (bool, the a and b tokens)."""
     a_start, a_length, b_start, b_length = (spans[:, k:k + 1] for k in range(4))
@@ -301,7 +312,7 @@ def _serialized_instances(spans: np.ndarray, corpus: TokenizedCorpus, options: P
     word_starts = tf.constant(corpus.word_starts)
 
     def instance_batch(batch_index, batch_spans):
-        packed = _pack(batch_spans, ids, word_starts, options.max_seq_length, special)
+        packed = pack_instances(batch_spans, ids, word_starts, options.max_seq_length, special)
         word_ids = masking.candidate_word_ids(packed["word_starts"], packed["candidates"], options.do_whole_word_mask)
         masked = masking.mask_sequences(
             packed["input_ids"], packed["input_mask"], word_ids,
@@ -362,7 +373,7 @@ def create_pretraining_data(
     corpus = tokenize_corpus(read_corpus(input_files), tokenizer)
     if corpus.num_documents == 0:
         raise ValueError(f"no tokens in the input files {', '.join(input_files)}")
-    spans = _create_spans(corpus, options, num_workers or os.cpu_count() or 1)
+    spans = create_instance_spans(corpus, options, num_workers or os.cpu_count() or 1)
     spans = spans[np.random.default_rng(options.random_seed).permutation(len(spans))]
     with pretraining_records.PretrainingRecordWriter(outputs) as writer:
         with tqdm.tqdm(total=len(spans), unit="instance", desc="writing") as progress:

@@ -248,6 +248,7 @@ def fit_steps(model: keras.Model, dataset: Any, *, num_train_steps: int, steps_p
                 f"{steps} steps (num_train_steps, save_checkpoints_steps and the resumed step must be "
                 "multiples of steps_per_execution)")
     merged: dict[str, list] = {"epoch": []}
+    fit_kwargs.setdefault("shuffle", False)  # datasets shuffle themselves; Keras would only warn
     for initial_epoch, epochs, steps in segments:
         history = model.fit(dataset, initial_epoch=initial_epoch, epochs=epochs, steps_per_epoch=steps,
                             callbacks=list(callbacks), verbose=verbose, **fit_kwargs)
