@@ -134,7 +134,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
                                                                  else "classification")
         metrics = {f"eval_{k}": v for k, v in classification_metrics(metric_task, gold, predicted).items()}
         metrics["eval_loss"] = _eval_loss(gold, logits, task.is_regression)
-        metrics["global_step"] = int(model.optimizer.iterations.numpy()) if model.optimizer is not None else 0
+        metrics["global_step"] = finetuning.global_step(model)
         result["eval"] = metrics
         result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
         finetuning.write_eval_results(result["eval_results_file"], metrics)

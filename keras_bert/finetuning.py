@@ -100,6 +100,12 @@ def train(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.
     return {name: float(values[-1]) for name, values in history.items() if name != "epoch" and values}
 
 
+def global_step(model: keras.Model) -> int:
+    """Optimizer steps the model has taken in this run (0 when it was only loaded, never compiled)."""
+    optimizer = getattr(model, "optimizer", None)
+    return int(optimizer.iterations.numpy()) if optimizer is not None else 0
+
+
 def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str, task_info: dict[str, Any]) -> dict[str, str]:
     """Writes the contract files (see the module docstring); returns their paths by key."""
     os.makedirs(output_dir, exist_ok=True)

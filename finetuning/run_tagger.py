@@ -1,0 +1,147 @@
+"""BERT token classification (NER) on CoNLL-format files, on Keras `model.fit`.
+
+Files: one token per line with its label in the last column, a blank line between sentences (CoNLL-2003's
+`eng.train` as is). Each word is labelled on its first word piece; the other pieces are ignored by the loss.
+Sentences longer than `--max_seq_length` − 2 pieces are truncated (their cut-off words predicted "O", counted
+in the log). Labels: `--label_list` (comma-separated), default the training file's labels, "O" first.
+
+Writes to `--output_dir`: `eval_results.txt` (seqeval entity precision/recall/F1 and token accuracy, `key =
+value`), `eval_predictions.txt` / `test_predictions.txt` (`token gold predicted` per line, conlleval's input),
+and after training the contract files (`bert_model.ckpt.*`, `bert_config.json`, `model.keras`, `vocab.txt`,
+`task_info.json`).
+
+  python finetuning/run_tagger.py --train_file=eng.train --eval_file=eng.testa --vocab_file=vocab.txt \
+    --bert_config_file=bert_config.json --init_checkpoint=bert_model.ckpt --do_train --do_eval --output_dir=out
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import keras
+import tensorflow as tf
+
+from keras_bert import finetuning
+from keras_bert.data import conll
+from keras_bert.data.piece_tokenizer import PieceTokenizer
+from keras_bert.models import BertTokenClassifier
+
+logger = logging.getLogger(__name__)
+
+EVAL_RESULTS_FILE = "eval_results.txt"
+EVAL_PREDICTIONS_FILE = "eval_predictions.txt"
+TEST_PREDICTIONS_FILE = "test_predictions.txt"
+
+
+def _predict_file(model: keras.Model, sentences, tokenizer: PieceTokenizer, label_list: list[str],
+                  max_seq_length: int, batch_size: int, output_file: str) -> list[list[str]]:
+    """Predicts one label per word of `sentences` and writes them in CoNLL format; returns the labels."""
+    features = conll.convert_sentences_to_features(sentences, tokenizer, label_list, max_seq_length)
+    dataset = conll.tagging_dataset(features, with_labels=False).batch(batch_size)
+    predicted_ids = model.predict(dataset, verbose=0)["logits"].argmax(axis=-1)
+    predicted = conll.predicted_labels(sentences, features, predicted_ids, label_list)
+    conll.write_conll_predictions(output_file, sentences, predicted)
+    return predicted
+
+
+def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
+               eval_file: str | None = None, predict_file: str | None = None, label_list: str | None = None,
+               task_name: str = "ner", init_checkpoint: str | None = None, do_lower_case: bool = True,
+               max_seq_length: int = 128, do_train: bool = False, do_eval: bool = False, do_predict: bool = False,
+               train_batch_size: int = 32, eval_batch_size: int = 8, predict_batch_size: int = 8,
+               learning_rate: float = 5e-5, num_train_epochs: float = 3.0, warmup_proportion: float = 0.1,
+               save_checkpoints_steps: int = 1000, strategy: str = "default", tpu: str | None = None,
+               mixed_precision: str = "none", jit_compile: bool = False, steps_per_execution: int = 1,
+               seed: int | None = None) -> dict[str, Any]:
+    """Trains, evaluates and/or predicts a tagger (arguments = the flags).
+
+    Returns {"eval": {precision, recall, f1, accuracy} (do_eval), "train": last training metrics, and the
+    paths written}.
+    """
+    if not (do_train or do_eval or do_predict):
+        raise ValueError("At least one of `do_train`, `do_eval` or `do_predict` must be True.")
+    for flag, needed, path in (("train_file", do_train, train_file), ("eval_file", do_eval, eval_file),
+                               ("predict_file", do_predict, predict_file)):
+        if needed and not path:
+            raise ValueError(f"--{flag} is required with --do_{flag.split('_')[0]}")
+    if not do_train and not init_checkpoint:
+        raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
+    config = finetuning.load_bert_config(bert_config_file, max_seq_length)
+    train_sentences = conll.read_conll(train_file) if do_train else None
+    if label_list:
+        labels = [x.strip() for x in label_list.split(",")]
+    elif train_sentences is not None:
+        labels = conll.collect_labels(train_sentences)
+    else:
+        raise ValueError("--label_list is required without --do_train (the fine-tuned model's labels in id order)")
+    os.makedirs(output_dir, exist_ok=True)
+
+    distribution = finetuning.set_up_run(strategy, mixed_precision, tpu, seed)
+    tokenizer = PieceTokenizer(vocab_file, do_lower_case)
+    model = finetuning.build_task_model(BertTokenClassifier, config, init_checkpoint, distribution,
+                                        num_labels=len(labels))
+    result: dict[str, Any] = {"output_dir": output_dir, "labels": labels}
+    if do_train:
+        features = conll.convert_sentences_to_features(train_sentences, tokenizer, labels, max_seq_length)
+        steps = finetuning.num_train_steps(len(features), train_batch_size, num_train_epochs)
+        dataset = (conll.tagging_dataset(features).shuffle(len(features), seed=seed)
+                   .batch(train_batch_size, drop_remainder=True).map(lambda x, y: (x, {"logits": y})))
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=conll.IGNORE_LABEL_ID)
+        result["train"] = finetuning.train(
+            model, dataset, {"logits": loss}, distribution, steps, learning_rate, warmup_proportion, output_dir,
+            save_checkpoints_steps, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+        task_info = {"task": "tagger", "task_name": task_name, "labels": labels, "is_regression": False,
+                     "do_lower_case": do_lower_case, "max_seq_length": max_seq_length}
+        result.update(finetuning.save_task_outputs(model, output_dir, vocab_file, task_info))
+
+    if do_eval:
+        sentences = conll.read_conll(eval_file)
+        result["eval_predictions_file"] = os.path.join(output_dir, EVAL_PREDICTIONS_FILE)
+        predicted = _predict_file(model, sentences, tokenizer, labels, max_seq_length, eval_batch_size,
+                                  result["eval_predictions_file"])
+        metrics = {f"eval_{k}": v for k, v in conll.tagging_metrics([s.labels for s in sentences], predicted).items()}
+        metrics["global_step"] = finetuning.global_step(model)
+        result["eval"] = metrics
+        result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
+        finetuning.write_eval_results(result["eval_results_file"], metrics)
+        logger.info("eval results: %s", metrics)
+
+    if do_predict:
+        result["test_predictions_file"] = os.path.join(output_dir, TEST_PREDICTIONS_FILE)
+        _predict_file(model, conll.read_conll(predict_file), tokenizer, labels, max_seq_length,
+                      predict_batch_size, result["test_predictions_file"])
+    return result
+
+
+def _define_flags() -> None:
+    from absl import flags
+
+    defaults = finetuning.parameter_defaults(run_tagger)
+    flags.DEFINE_string("train_file", None, "CoNLL file to train on.")
+    flags.DEFINE_string("eval_file", None, "CoNLL file to evaluate on.")
+    flags.DEFINE_string("predict_file", None, "CoNLL file to predict (its label column is kept as 'gold').")
+    flags.DEFINE_string("label_list", None, "Comma-separated labels in id order (default: the training file's).")
+    flags.DEFINE_string("task_name", defaults["task_name"], "Name recorded in task_info.json.")
+    flags.DEFINE_bool("do_eval", defaults["do_eval"], "Whether to evaluate on --eval_file.")
+    flags.DEFINE_integer("eval_batch_size", defaults["eval_batch_size"], "Batch size for eval.")
+    finetuning.define_model_flags(defaults)
+
+
+def main(argv) -> None:
+    from absl import flags
+
+    del argv
+    logging.basicConfig(level=logging.INFO)
+    run_tagger(**finetuning.flag_values(run_tagger, flags.FLAGS))
+
+
+if __name__ == "__main__":
+    from absl import app
+
+    _define_flags()
+    app.run(main)
