@@ -25,7 +25,7 @@ def create_strategy(name: str = "default", tpu: str | None = None,
 
     Args:
       name: one of `STRATEGIES`.
-      tpu: `--tpu`, the TPU name or grpc:// address (`tpu` only; "" or "local" for a TPU VM).
+      tpu: `--tpu`, the TPU name or grpc:// address (`tpu` only; "local" on a TPU VM).
       devices: `mirrored` only: the devices to mirror over (default: all local GPUs, else all
         logical CPU devices — one unless `tf.config.set_logical_device_configuration` made more).
     """
@@ -39,13 +39,25 @@ def create_strategy(name: str = "default", tpu: str | None = None,
         upstream_workarounds.apply_multi_worker_fit_workaround()
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
-        if tpu is None:
-            raise ValueError("--strategy tpu needs --tpu (a TPU name, a grpc:// address, or 'local')")
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="" if tpu == "local" else tpu)
+        resolver = tpu_cluster_resolver(tpu)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     raise ValueError(f"--strategy must be one of {STRATEGIES}, got {name!r}")
+
+
+def tpu_cluster_resolver(tpu: str | None) -> tf.distribute.cluster_resolver.TPUClusterResolver:
+    """The resolver of `--tpu`: a Cloud TPU name, a grpc:// address, or "local" on a TPU VM.
+
+    Raises ValueError naming `--tpu` when it is missing or cannot be resolved (e.g. a TPU name
+    outside Google Cloud, where the metadata server is unreachable).
+    """
+    if not tpu:
+        raise ValueError("--strategy tpu needs --tpu (a TPU name, a grpc:// address, or 'local' on a TPU VM)")
+    try:
+        return tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    except (ValueError, OSError, RuntimeError) as error:
+        raise ValueError(f"--tpu {tpu!r} cannot be resolved to a TPU: {error}") from error
 
 
 def set_mixed_precision(name: str = "none") -> str:

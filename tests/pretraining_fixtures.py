@@ -40,3 +40,34 @@ def reference_create_pretraining_data(input_file: str, output_file: str, vocab_f
     reference.write_instance_to_example_files(instances, tokenizer, max_seq_length, max_predictions_per_seq,
                                               [output_file], False, False)
     return len(instances)
+
+
+TINY_CONFIG = {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+               "intermediate_size": 64, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+               "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 64, "type_vocab_size": 2,
+               "initializer_range": 0.02}
+TINY_SEQ, TINY_PREDICTIONS = 32, 5
+
+
+def write_tiny_setup(folder: pathlib.Path, shared_data: pathlib.Path, num_shards: int = 2) -> dict[str, str]:
+    """A tiny BERT config (uncased vocabulary) and pretraining records of the reference sample text
+    (seq 32, 5 predictions, dupe_factor 4, `num_shards` files), made by our generator.
+
+    Returns {"bert_config_file", "input_file" (a glob), "vocab_file", "raw_text_files"}.
+    """
+    import json
+
+    from keras_bert import pretraining_data
+
+    folder = pathlib.Path(folder)
+    config_file = folder / "bert_config.json"
+    config_file.write_text(json.dumps(TINY_CONFIG), encoding="utf-8")
+    text = shared_data / "pretraining" / "sample_text.txt"
+    vocab = shared_data / "vocab" / "uncased_vocab.txt"
+    outputs = [str(folder / f"records_{i}.tfrecord") for i in range(num_shards)]
+    pretraining_data.create_pretraining_data(
+        str(text), outputs, str(vocab), True,
+        pretraining_data.PretrainingDataOptions(max_seq_length=TINY_SEQ, max_predictions_per_seq=TINY_PREDICTIONS,
+                                                dupe_factor=4), num_workers=1)
+    return {"bert_config_file": str(config_file), "input_file": str(folder / "records_*.tfrecord"),
+            "vocab_file": str(vocab), "raw_text_files": str(text)}

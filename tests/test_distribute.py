@@ -1,0 +1,194 @@
+"""keras_bert.distribute and run_pretraining under tf.distribute: two real worker processes with
+MultiWorkerMirroredStrategy (and proof that the keras#20585 workaround is needed), MirroredStrategy
+over two logical CPU devices against one device, the TPU flag path, and TPU readiness (static
+shapes, no strings in the model, XLA, bf16)."""
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bert import distribute
+from pretraining_fixtures import TINY_PREDICTIONS, TINY_SEQ, write_tiny_setup
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def setup(shared_data, tmp_path_factory):
+    return write_tiny_setup(tmp_path_factory.mktemp("tiny"), shared_data)
+
+
+WORKER = textwrap.dedent("""
+    import json, os, sys
+    sys.path.insert(0, {repo!r})
+    import numpy as np
+    from keras_bert import upstream_workarounds
+    if os.environ.get("KERAS_BERT_TEST_NO_WORKAROUND"):
+        upstream_workarounds.apply_multi_worker_fit_workaround = lambda: None
+    from pretraining.run_pretraining import run_pretraining
+    kwargs = json.loads(sys.argv[1])
+    weights_file = kwargs.pop("weights_file")
+    result = run_pretraining(**kwargs)
+    np.savez(weights_file, *[w.numpy() for w in result["model"].weights])
+    print("GLOBAL_STEP", result["global_step"], "WORKAROUND", upstream_workarounds.multi_worker_fit_workaround_applied())
+""")
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _run_two_workers(tmp_path, setup, disable_workaround=False, timeout=150):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER.format(repo=str(REPO)), encoding="utf-8")
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        kwargs = dict(output_dir=str(tmp_path / "out"), bert_config_file=setup["bert_config_file"],
+                      input_file=setup["input_file"], max_seq_length=TINY_SEQ,
+                      max_predictions_per_seq=TINY_PREDICTIONS, do_train=True, train_batch_size=8,
+                      num_train_steps=4, num_warmup_steps=1, save_checkpoints_steps=2, learning_rate=1e-3,
+                      strategy="multi_worker", verbose=0, weights_file=str(tmp_path / f"weights_{index}.npz"))
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": {"worker": workers},
+                                                     "task": {"type": "worker", "index": index}}),
+                   CUDA_VISIBLE_DEVICES="")
+        if disable_workaround:
+            env["KERAS_BERT_TEST_NO_WORKAROUND"] = "1"
+        processes.append(subprocess.Popen([sys.executable, str(script), json.dumps(kwargs)], env=env, cwd=REPO,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=timeout))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return [p.returncode for p in processes], outputs
+
+
+def test_two_workers_train_to_identical_weights(tmp_path, setup):
+    codes, outputs = _run_two_workers(tmp_path, setup)
+    for code, (stdout, stderr) in zip(codes, outputs):
+        assert code == 0, stderr[-4000:]
+        assert "GLOBAL_STEP 4 WORKAROUND True" in stdout
+    first, second = np.load(tmp_path / "weights_0.npz"), np.load(tmp_path / "weights_1.npz")
+    assert len(first.files) == len(second.files) > 10
+    for name in first.files:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+    # Only the chief (worker 0) wrote the shared outputs; worker 1's scratch checkpoints are gone.
+    out = tmp_path / "out"
+    assert (out / "bert_model.ckpt.index").exists()
+    assert tf.train.latest_checkpoint(str(out / "checkpoints")).endswith("ckpt-4")
+    assert not [p for p in os.listdir(out / "checkpoints") if p.startswith(".scratch")]
+
+
+def test_multi_worker_fit_fails_without_the_keras_20585_workaround(tmp_path, setup):
+    codes, outputs = _run_two_workers(tmp_path, setup, disable_workaround=True, timeout=90)
+    assert all(code != 0 for code in codes), [o[1][-2000:] for o in outputs]
+    assert any("PerReplica" in stderr for _, stderr in outputs), outputs[0][1][-3000:]
+
+
+MIRRORED = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {repo!r})
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import numpy as np
+    from keras_bert import distribute
+    from keras_bert.config import BertConfig
+    from keras_bert.data.pretraining_records import pretraining_dataset
+    from keras_bert.models import BertPretrainer
+    from keras_bert.optimization import create_optimizer
+    from pretraining.run_pretraining import run_pretraining
+
+    setup, seq, predictions, out = {setup!r}, {seq}, {predictions}, {out!r}
+    config = BertConfig.from_json_file(setup["bert_config_file"]).replace(
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    initial = BertPretrainer(config).get_weights()
+
+    def train(strategy):
+        with strategy.scope():
+            model = BertPretrainer(config)
+            model.set_weights(initial)
+            model.compile(optimizer=create_optimizer(1e-3, 10, 1), steps_per_execution=1)
+        # Only instances with all P predictions: every replica's masked-LM denominator is then the
+        # same, so the per-replica losses average to the one-device loss exactly.
+        data = strategy.distribute_datasets_from_function(lambda context: pretraining_dataset(
+            setup["input_file"], 1, seq, predictions, is_training=False, repeat=True).unbatch()
+            .filter(lambda x, y: tf.reduce_sum(y["masked_lm_weights"]) == predictions)
+            .batch(context.get_per_replica_batch_size(8), drop_remainder=True))
+        history = model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)
+        return model.get_weights(), history.history["loss"][0]
+
+    mirrored = distribute.create_strategy("mirrored")
+    assert mirrored.num_replicas_in_sync == 2, mirrored.extended.worker_devices
+    one_weights, one_loss = train(tf.distribute.OneDeviceStrategy("/cpu:0"))
+    two_weights, two_loss = train(mirrored)
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(one_weights, two_weights))
+    moved = max(float(np.max(np.abs(a - b))) for a, b in zip(initial, two_weights))
+    print("WORST", worst, "MOVED", moved, "LOSS", one_loss, two_loss)
+    result = run_pretraining(output_dir=out, bert_config_file=setup["bert_config_file"],
+                             input_file=setup["input_file"], max_seq_length=seq, max_predictions_per_seq=predictions,
+                             do_train=True, do_eval=True, train_batch_size=8, eval_batch_size=8, num_train_steps=2,
+                             num_warmup_steps=1, save_checkpoints_steps=2, max_eval_steps=2, strategy="mirrored",
+                             verbose=0)
+    print("PROGRAM_REPLICAS", result["model"].distribute_strategy.num_replicas_in_sync,
+          "STEP", result["global_step"], "EVAL_LOSS", result["eval_results"]["loss"])
+""")
+
+
+def test_mirrored_over_two_logical_cpus_matches_one_device(tmp_path, setup):
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED.format(repo=str(REPO), setup=setup, seq=TINY_SEQ, predictions=TINY_PREDICTIONS,
+                                      out=str(tmp_path / "out")), encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=240,
+                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    assert result.returncode == 0, result.stderr[-4000:]
+    values = result.stdout.split()
+    worst, moved = float(values[values.index("WORST") + 1]), float(values[values.index("MOVED") + 1])
+    one_loss, two_loss = float(values[values.index("LOSS") + 1]), float(values[values.index("LOSS") + 2])
+    # Same global batches, gradients summed over replicas then clipped: the same 3 updates.
+    assert moved > 1e-3
+    assert worst < 1e-4, (worst, moved)
+    assert two_loss == pytest.approx(one_loss, rel=1e-4)
+    assert "PROGRAM_REPLICAS 2 STEP 2" in result.stdout
+    assert (tmp_path / "out" / "eval_results.txt").exists()
+
+
+def test_tpu_flag_builds_a_resolver_or_names_the_flag():
+    with pytest.raises(ValueError, match="--tpu"):
+        distribute.create_strategy("tpu", tpu=None)
+    with pytest.raises(ValueError, match="--tpu 'no-such-tpu'"):
+        distribute.tpu_cluster_resolver("no-such-tpu")  # a Cloud TPU name: no metadata server here
+    resolver = distribute.tpu_cluster_resolver("grpc://10.1.2.3:8470")
+    assert resolver.master() == "grpc://10.1.2.3:8470"
+    with pytest.raises(ValueError, match="--strategy must be one of"):
+        distribute.create_strategy("horovod")
+
+
+def test_mixed_precision_flag_sets_the_policy():
+    import keras
+
+    try:
+        assert distribute.set_mixed_precision("bf16") == "mixed_bfloat16"
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        with pytest.raises(ValueError, match="--mixed_precision"):
+            distribute.set_mixed_precision("int8")
+    finally:
+        distribute.set_mixed_precision("none")
