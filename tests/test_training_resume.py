@@ -108,3 +108,63 @@ def test_steps_per_execution_must_divide_the_epochs(tmp_path):
     with pytest.raises(ValueError, match="steps_per_execution"):
         training.fit_steps(model, _dataset(), num_train_steps=5, steps_per_loop=2, steps_per_execution=2,
                            verbose=0)
+
+
+def _logged_steps(log_dir):
+    """Steps of the `loss` scalars in every TensorBoard event file of `log_dir`, per file (run)."""
+    runs = []
+    for name in sorted(os.listdir(log_dir)):
+        steps = [event.step for event in tf.compat.v1.train.summary_iterator(os.path.join(log_dir, name))
+                 for value in event.summary.value if value.tag == "loss"]
+        runs.append(steps)
+    return runs
+
+
+def test_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, shared_data):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pretraining_fixtures import TINY_PREDICTIONS, TINY_SEQ, write_tiny_setup
+
+    setup = write_tiny_setup(tmp_path, shared_data)
+    output_dir = tmp_path / "out"
+    total, every = 80, 5
+    command = [sys.executable, "pretraining/run_pretraining.py", f"--bert_config_file={setup['bert_config_file']}",
+               f"--input_file={setup['input_file']}", f"--output_dir={output_dir}", f"--max_seq_length={TINY_SEQ}",
+               f"--max_predictions_per_seq={TINY_PREDICTIONS}", "--do_train", "--train_batch_size=8",
+               f"--num_train_steps={total}", "--num_warmup_steps=2", f"--save_checkpoints_steps={every}",
+               "--keep_checkpoint_max=3", "--log_every_steps=1", "--learning_rate=1e-3"]
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    first = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    checkpoints = training.checkpoint_dir(str(output_dir))
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            latest = tf.train.latest_checkpoint(checkpoints) if os.path.isdir(checkpoints) else None
+            if latest and int(latest.rsplit("-", 1)[1]) >= 2 * every:
+                break
+            assert first.poll() is None, f"run ended before it could be killed: {first.stderr.read()[-3000:]}"
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == -signal.SIGKILL
+    saved_step = int(tf.train.latest_checkpoint(checkpoints).rsplit("-", 1)[1])
+    reached_step = max(_logged_steps(output_dir / training.LOG_SUBDIR)[0])
+    assert 2 * every <= saved_step < total
+    assert reached_step - saved_step <= every  # lost at most save_checkpoints_steps steps
+
+    second = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=180)
+    assert second.returncode == 0, second.stderr[-4000:]
+    assert f"at step {saved_step}" in second.stderr
+    runs = _logged_steps(output_dir / training.LOG_SUBDIR)
+    assert len(runs) == 2 and runs[1][0] == saved_step + 1 and runs[1][-1] == total
+    final = tf.train.latest_checkpoint(checkpoints)
+    assert final.endswith(f"ckpt-{total}")
+    reader = tf.train.load_checkpoint(final)
+    assert reader.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == total
+    assert (output_dir / "bert_model.ckpt.index").exists()
