@@ -11,7 +11,9 @@ from keras_bert.heads import (ClassificationHead, MaskedLMHead, NextSentenceHead
                               TokenClassificationHead)
 from keras_bert.models import (BertClassifier, BertPretrainer, BertSpanLabeler,  # noqa: E402
                                BertTokenClassifier)
+from keras_bert.tokenization import BertPackInputs, BertPreprocessor, BertTokenizer  # noqa: E402
 
 __all__ = ["BertConfig", "BertEncoder", "BertPretrainer", "BertClassifier", "BertSpanLabeler",
            "BertTokenClassifier", "MaskedLMHead", "NextSentenceHead", "ClassificationHead", "SpanHead",
-           "TokenClassificationHead", "load_google_checkpoint", "save_google_checkpoint"]
+           "TokenClassificationHead", "load_google_checkpoint", "save_google_checkpoint",
+           "BertTokenizer", "BertPackInputs", "BertPreprocessor"]

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.tokenization import BertPackInputs, BertPreprocessor, truncation_lengths
+import keras_bert
+from keras_bert.tokenization import BertPackInputs, BertPreprocessor, BertTokenizer, truncation_lengths
 from test_tokenization import reference_tokenizer
 
 CLS, SEP = 101, 102
@@ -173,3 +174,8 @@ def test_get_config_round_trip(uncased_vocab):
     text = tf.constant(["Hello there"])
     assert clone(text)["input_word_ids"].numpy().tolist() == preprocessor(text)["input_word_ids"].numpy().tolist()
     assert (clone.tokenizer.lower_case, clone.packer.seq_length) == (False, 12)
+
+
+def test_exported_from_the_package():
+    assert (keras_bert.BertTokenizer, keras_bert.BertPackInputs, keras_bert.BertPreprocessor) == \
+        (BertTokenizer, BertPackInputs, BertPreprocessor)
