@@ -107,7 +107,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
 
     def dataset(examples: list[InputExample], batch_size: int, training: bool = False) -> tf.data.Dataset:
         return classification_dataset(examples, preprocessor, labels, task.is_regression, batch_size,
-                                      shuffle=training, seed=seed, drop_remainder=training)
+                                      shuffle=training, seed=seed, drop_remainder=training, repeat=training)
 
     result: dict[str, Any] = {"output_dir": output_dir}
     if do_train:

@@ -89,7 +89,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
     if do_train:
         features = conll.convert_sentences_to_features(train_sentences, tokenizer, labels, max_seq_length)
         steps = finetuning.num_train_steps(len(features), train_batch_size, num_train_epochs)
-        dataset = (conll.tagging_dataset(features).shuffle(len(features), seed=seed)
+        dataset = (conll.tagging_dataset(features).shuffle(len(features), seed=seed).repeat()
                    .batch(train_batch_size, drop_remainder=True).map(lambda x, y: (x, {"logits": y})))
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=conll.IGNORE_LABEL_ID)
         result["train"] = finetuning.train(

@@ -77,7 +77,8 @@ def train(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.
           save_checkpoints_steps: int, loss_weights: Any = None, jit_compile: bool = False,
           steps_per_execution: int = 1) -> dict[str, float]:
     """Compiles with `create_optimizer` (the reference AdamWeightDecay, warmup then linear decay) and trains
-    for exactly `train_steps` optimizer steps over `dataset` (repeated; batches of (inputs, labels)).
+    for exactly `train_steps` optimizer steps over `dataset`, an endless stream of (inputs, labels) batches
+    (repeat before batching, as the reference, so that every batch is full however small the data).
 
     Training checkpoints go to `output_dir/checkpoints` every `save_checkpoints_steps` steps (see
     `keras_bert.training`); a run restarted on the same `output_dir` resumes from the newest one, as the
@@ -93,7 +94,7 @@ def train(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.
         logger.info("resuming from step %d of %s", initial_step, training.latest_checkpoint(output_dir))
     logger.info("training %d steps (%d warmup) at learning rate %g", train_steps, num_warmup_steps, learning_rate)
     history = training.fit_steps(
-        model, dataset.repeat(), num_train_steps=train_steps,
+        model, dataset, num_train_steps=train_steps,
         steps_per_loop=min(save_checkpoints_steps, train_steps), initial_step=initial_step,
         callbacks=training.training_callbacks(output_dir, save_checkpoints_steps),
         steps_per_execution=steps_per_execution, shuffle=False)  # the dataset is shuffled already

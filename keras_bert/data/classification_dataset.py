@@ -16,7 +16,7 @@ Preprocessor = Callable[..., dict]
 def classification_dataset(examples: Sequence[InputExample], preprocessor: Preprocessor,
                            label_list: Sequence[str] | None = None, is_regression: bool = False,
                            batch_size: int = 32, shuffle: bool = False, seed: int | None = None,
-                           drop_remainder: bool = False) -> tf.data.Dataset:
+                           drop_remainder: bool = False, repeat: bool = False) -> tf.data.Dataset:
     """Builds the dataset from the examples' Python strings, batches, then maps `preprocessor` per batch.
 
     Args:
@@ -26,6 +26,7 @@ def classification_dataset(examples: Sequence[InputExample], preprocessor: Prepr
       is_regression: labels are floats.
       batch_size, drop_remainder: as `Dataset.batch`.
       shuffle, seed: shuffle all examples before batching, anew each epoch.
+      repeat: repeat the examples endlessly before batching (training: every batch full, as the reference).
 
     Returns:
       Elements `(features, labels)`: `features` whatever `preprocessor` returns (for BertPreprocessor, int32
@@ -47,6 +48,8 @@ def classification_dataset(examples: Sequence[InputExample], preprocessor: Prepr
     dataset = tf.data.Dataset.from_tensor_slices(texts if labels is None else (texts, labels))
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
 
     def encode(batch_texts: dict) -> dict:
