@@ -69,19 +69,6 @@ def test_tiny_bert_lowers_its_mlm_loss_by_30_percent_within_300_steps(setup, tmp
     assert [r["step"] for r in result["step_logs"]] == [1, 50, 100, 150, 200, 250, 300]
 
 
-def test_dynamic_masking_draws_new_masks_every_epoch(setup):
-    dataset = dynamic_masking_dataset(setup["raw_text_files"], setup["vocab_file"], 8, TINY_SEQ, TINY_PREDICTIONS,
-                                      is_training=True, seed=3)
-    batches = list(dataset.take(40).as_numpy_iterator())
-    # An epoch of sample_text is well under 40 batches of 8: several epochs were drawn, all different.
-    positions = {x["masked_lm_positions"].tobytes() for x, _ in batches}
-    assert len(positions) == len(batches)
-    again = list(dynamic_masking_dataset(setup["raw_text_files"], setup["vocab_file"], 8, TINY_SEQ,
-                                         TINY_PREDICTIONS, is_training=True, seed=3).take(3).as_numpy_iterator())
-    for (x, y), (x2, y2) in zip(batches, again):  # reproducible given the seed
-        np.testing.assert_array_equal(x["input_word_ids"], x2["input_word_ids"])
-
-
 def test_init_checkpoint_restores_every_encoder_and_cls_variable(setup, tmp_path):
     config = BertConfig.from_dict(TINY_CONFIG)
     arrays = random_reference_arrays(config, seed=5)
