@@ -53,14 +53,20 @@ class _Tables:
 
     def __init__(self, tables: ut.CharTables):
         self.run_starts = tf.constant(tables.run_starts)
+        self.bmp_runs = tf.constant(tables.bmp_runs)
         self.run_props = tf.constant(tables.run_props)
         self.run_expansion = tf.constant(tables.run_expansion)
         self.expansion_values = tf.constant(tables.expansion_values)
         self.expansion_splits = tf.constant(tables.expansion_splits)
+        self.expansion_props = tf.constant(tables.expansion_props)
 
     def runs(self, code_points: tf.Tensor) -> tf.Tensor:
-        """Run index of each code point: int32 [N] → int32 [N]."""
-        return tf.searchsorted(self.run_starts, code_points, side="right", out_type=tf.int32) - 1
+        """Run index of each code point: int32 [N] → int32 [N]. A gather below U+10000, else a binary search."""
+        bmp = tf.cast(tf.gather(self.bmp_runs, tf.minimum(code_points, ut.BMP_SIZE - 1)), tf.int32)
+        astral = tf.where(code_points >= ut.BMP_SIZE)
+        astral_runs = tf.searchsorted(self.run_starts, tf.gather_nd(code_points, astral), side="right",
+                                      out_type=tf.int32) - 1
+        return tf.tensor_scatter_nd_update(bmp, astral, astral_runs)
 
 
 def _final_sigma(cps: tf.Tensor, rows: tf.Tensor, props: tf.Tensor) -> tf.Tensor:
@@ -84,8 +90,13 @@ def _final_sigma(cps: tf.Tensor, rows: tf.Tensor, props: tf.Tensor) -> tf.Tensor
     return tf.equal(cps, ut.CAPITAL_SIGMA) & previous_cased & ~following_cased
 
 
-def _expand(cps: tf.Tensor, expansion: tf.Tensor, tables: _Tables) -> tuple[tf.Tensor, tf.Tensor]:
-    """Replaces each code point by its `NFD(lower(c))` row (-1: itself). → (int32 [M], int64 src [M])."""
+def _expand(cps: tf.Tensor, props: tf.Tensor, expansion: tf.Tensor,
+            tables: _Tables) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Replaces each code point by its `NFD(lower(c))` row (-1: itself).
+
+    cps, props: int32 [N]; expansion: int32 [N] → (code points int32 [M], their props int32 [M],
+    source position int64 [M]).
+    """
     splits = tables.expansion_splits
     safe = tf.maximum(expansion, 0)
     lengths = tf.where(expansion >= 0, tf.gather(splits, safe + 1) - tf.gather(splits, safe), 1)
@@ -94,8 +105,11 @@ def _expand(cps: tf.Tensor, expansion: tf.Tensor, tables: _Tables) -> tuple[tf.T
     within = tf.range(tf.size(source, out_type=tf.int64)) - tf.gather(first_out, source)
     source_expansion = tf.gather(expansion, source)
     value_index = tf.gather(splits, tf.maximum(source_expansion, 0)) + within
-    expanded = tf.gather(tables.expansion_values, tf.minimum(value_index, tf.size(tables.expansion_values, tf.int64) - 1))
-    return tf.where(source_expansion >= 0, expanded, tf.gather(cps, source)), source
+    value_index = tf.minimum(value_index, tf.size(tables.expansion_values, tf.int64) - 1)
+    expanded = source_expansion >= 0
+    return (tf.where(expanded, tf.gather(tables.expansion_values, value_index), tf.gather(cps, source)),
+            tf.where(expanded, tf.gather(tables.expansion_props, value_index), tf.gather(props, source)),
+            source)
 
 
 def _canonical_order(ccc: tf.Tensor, starts_row: tf.Tensor) -> tf.Tensor:
@@ -128,11 +142,11 @@ def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables, lower_case: bool) ->
     cps, rows, begins, ends, runs, props = (tf.boolean_mask(x, kept) for x in (cps, rows, begins, ends, runs, props))
     source_props = props
     if lower_case:
-        final = _final_sigma(cps, rows, props)
-        cps = tf.where(final, ut.SMALL_FINAL_SIGMA, cps)
+        final = tf.cond(tf.reduce_any(tf.equal(cps, ut.CAPITAL_SIGMA)),  # Rare: skip the context scan.
+                        lambda: _final_sigma(cps, rows, props), lambda: tf.zeros_like(cps, tf.bool))
+        cps = tf.where(final, ut.SMALL_FINAL_SIGMA, cps)  # Same property bits as the capital it replaces.
         expansion = tf.where(final, -1, tf.gather(t.run_expansion, runs))
-        cps, source = _expand(cps, expansion, t)
-        props = tf.gather(t.run_props, t.runs(cps))
+        cps, props, source = _expand(cps, props, expansion, t)
         ccc = tf.bitwise.right_shift(props, ut.CCC_SHIFT) & 255
         source_rows = tf.gather(rows, source)
         order = _canonical_order(ccc, tf.not_equal(source_rows, _shift_right(source_rows, -1)))

@@ -11,7 +11,9 @@ Layout: code points are grouped into runs of equal properties. `run_starts` (int
 starting at 0) are the first code points of the runs; `run_props` (int32 [R]) hold the property bits
 below plus the canonical combining class in bits 8..15; `run_expansion` (int32 [R]) is -1 where a
 character maps to itself, else a row of the ragged `expansion_values`/`expansion_splits` holding the
-code points of `NFD(char.lower())` (uncased tables only).
+code points of `NFD(char.lower())` (uncased tables only), and `expansion_props` (int32 [V]) the
+property bits of each of those code points. `bmp_runs` (int16 [65536]) is the run of
+every code point below U+10000, so the common case is one gather instead of a binary search.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ CAPITAL_SIGMA = 0x3A3
 SMALL_SIGMA = 0x3C3
 SMALL_FINAL_SIGMA = 0x3C2
 MAX_CODE_POINT = 0x10FFFF
+BMP_SIZE = 0x10000  # Code points below U+10000 (the Basic Multilingual Plane).
 
 _CJK_RANGES = (
     (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
@@ -47,10 +50,12 @@ class CharTables:
     """Run-length tables of the reference's per-character rules (see the module docstring)."""
 
     run_starts: np.ndarray
+    bmp_runs: np.ndarray
     run_props: np.ndarray
     run_expansion: np.ndarray
     expansion_values: np.ndarray
     expansion_splits: np.ndarray
+    expansion_props: np.ndarray
 
 
 def _is_reference_punctuation(cp: int, category: str) -> bool:
@@ -112,10 +117,14 @@ def build_char_tables(lower_case: bool) -> CharTables:
         props[cp] |= bits
     changes = np.flatnonzero((np.diff(props) != 0) | (np.diff(expansion) != 0)) + 1
     run_starts = np.concatenate([[0], changes]).astype(np.int32)
+    bmp = np.arange(BMP_SIZE)
+    expansion_values = np.asarray(expansion_values, np.int32)
     return CharTables(
         run_starts=run_starts,
+        bmp_runs=(np.searchsorted(run_starts, bmp, side="right") - 1).astype(np.int16),
         run_props=props[run_starts],
         run_expansion=expansion[run_starts],
-        expansion_values=np.asarray(expansion_values, np.int32),
+        expansion_values=expansion_values,
         expansion_splits=np.asarray(expansion_splits, np.int64),
+        expansion_props=props[expansion_values],
     )
