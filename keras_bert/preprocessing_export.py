@@ -11,8 +11,13 @@
   rank 1 or 2 → the dict above with [batch, seq_length];
 * `.vocab_file` (an asset, copied into the SavedModel's assets/) and `.do_lower_case` (bool variable).
 
-It loads with `tf.saved_model.load` after `import tensorflow_text` and uses only TF core and TF-Text
-2.x ops present since TF-Text 2.12 (FastWordpieceTokenize), so TensorFlow Serving ≥ 2.12 can serve it.
+It loads with `tf.saved_model.load` after `import tensorflow_text` (nothing of keras_bert is needed)
+and runs inside `tf.data.Dataset.map`. Its graphs use TF core ops and a single TF-Text op,
+`FastWordpieceTokenizeWithOffsets` (no `RoundRobinTrim`: truncation is plain TF arithmetic).
+Minimum serving stack: verified with TensorFlow 2.20 + TF-Text 2.20, i.e. TensorFlow Serving 2.20.
+Serving 2.12-2.19 bundle TF-Text 2.12.1, which registers FastWordpieceTokenizeWithOffsets too, so
+they may load it, but that is untested here (no model server can be installed on these machines,
+and a SavedModel written by TF 2.20 may carry op attributes older runtimes reject).
 """
 from __future__ import annotations
 

@@ -4,8 +4,16 @@
 WordpieceTokenizer, max_input_chars_per_word=200); `BertPackInputs` builds `[CLS] a [SEP] (b [SEP])`
 with the reference's truncation; `BertPreprocessor` chains the two.
 
-Defined behaviour on bad input: bytes that are not valid UTF-8 are dropped (the reference decodes
-with errors ignored); an empty or all-whitespace string has no words and packs to `[CLS] [SEP]`.
+Defined behaviour on bad input: bytes that are not valid UTF-8 are dropped, exactly as the
+reference's `bytes.decode("utf-8", "ignore")` drops them (a truncated sequence, a stray continuation
+byte, an overlong form or an encoded surrogate disappears; the valid text around it stays); an empty,
+all-whitespace or all-control-character string has no words and packs to `[CLS] [SEP]`. A word of
+more than 200 characters (after normalization) becomes one `[UNK]`, as in google-research/bert.
+The literal text `[MASK]` (or `[CLS]`, ...) is not special: it splits into `[`, `mask`, `]`.
+
+Character rules are tabulated from the running Python's `unicodedata` (3.11: Unicode 14.0), so the
+ids equal the reference run on the same Python; a vocabulary missing, or lacking [UNK], [CLS] or
+[SEP], is an error naming the file.
 """
 from __future__ import annotations
 
