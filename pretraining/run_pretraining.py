@@ -18,6 +18,7 @@ training `bert_model.ckpt.*` + `bert_config.json` (Google format, loadable by th
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -91,6 +92,14 @@ def _dataset_function(args: dict[str, Any], is_training: bool, corpus):
     return dataset_fn
 
 
+def _naming_bad_record_files(args: dict[str, Any]):
+    """Turns a TFRecord data error during fit/evaluate into one naming the bad file."""
+    if args["dynamic_masking"]:
+        return contextlib.nullcontext()
+    return pretraining_records.naming_bad_record_files(args["input_file"], args["max_seq_length"],
+                                                       args["max_predictions_per_seq"])
+
+
 def run_pretraining(
     output_dir: str,
     bert_config_file: str,
@@ -162,7 +171,7 @@ def run_pretraining(
         callbacks = training.training_callbacks(output_dir, save_checkpoints_steps, keep_checkpoint_max,
                                                 log_every_steps)
         train_data = strategy_object.distribute_datasets_from_function(_dataset_function(args, True, corpus))
-        with pretraining_records.naming_bad_record_files(input_file or "", max_seq_length, max_predictions_per_seq):
+        with _naming_bad_record_files(args):
             result["history"] = training.fit_steps(
                 model, train_data, num_train_steps=num_train_steps, steps_per_loop=save_checkpoints_steps,
                 initial_step=initial_step, callbacks=callbacks, steps_per_execution=steps_per_execution,
@@ -176,7 +185,7 @@ def run_pretraining(
 
     if do_eval:
         eval_data = strategy_object.distribute_datasets_from_function(_dataset_function(args, False, corpus))
-        with pretraining_records.naming_bad_record_files(input_file or "", max_seq_length, max_predictions_per_seq):
+        with _naming_bad_record_files(args):
             metrics = model.evaluate(eval_data, steps=max_eval_steps, return_dict=True, verbose=0)
         eval_results = {"global_step": result["global_step"], **{k: float(v) for k, v in metrics.items()}}
         result["eval_results"] = eval_results

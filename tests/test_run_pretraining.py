@@ -132,3 +132,13 @@ def test_train_step_compiles_with_xla_in_bf16(setup, tmp_path):
         assert model.get_layer("masked_lm").compute_dtype == "bfloat16"
     finally:
         distribute.set_mixed_precision("none")
+
+
+def test_corrupt_records_are_an_error_naming_the_file(setup, tmp_path):
+    import glob
+
+    good = open(glob.glob(setup["input_file"])[0], "rb").read()
+    corrupt = tmp_path / "corrupt_shard.tfrecord"
+    corrupt.write_bytes(good[:3000] + b"\xff" * 16 + good[3016:])
+    with pytest.raises(pretraining_records.CorruptRecordFileError, match="corrupt_shard.tfrecord"):
+        run_pretraining(**_common(setup, tmp_path / "out", input_file=str(corrupt), do_eval=True, max_eval_steps=100))
