@@ -6,7 +6,9 @@ Side by side in one process, each checked against the reference on every sentenc
     with the reference's `convert_single_example` packing — the parity oracle;
   * TF-Text's own BertTokenizer + TF-Text's trimming/packing ops (NFKC case folding: not at parity);
   * Hugging Face `tokenizers`' BertWordPieceTokenizer (optional: `pip install -r requirements-bench.txt`).
-Prints sentences/s, the ratio to ours, and how many rows differ from the reference.
+Prints sentences/s, the ratio to ours, and how many rows differ from the reference: on SST-2 and on
+the seeded adversarial corpus of tests/test_tokenization.py (accents, fullwidth forms, CJK, emoji,
+control characters, odd whitespace, long words, invalid UTF-8).
 
     python -m benchmarks.tokenize                      # uncased, ../shared/data
     python benchmarks/tokenize.py --passes 3 --cased
@@ -18,6 +20,7 @@ import sys
 
 if __package__ in (None, ""):  # Run as a script: this file must not shadow the standard library's tokenize.
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import argparse  # noqa: E402
 import pathlib  # noqa: E402
@@ -29,6 +32,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_text as tf_text  # noqa: E402
 from official.nlp.tools import tokenization as reference  # noqa: E402
+
+from test_tokenization import adversarial_corpus  # noqa: E402
 
 from keras_bert.tokenization import BertPreprocessor  # noqa: E402
 
@@ -47,7 +52,7 @@ def reference_preprocess(vocab_file: str, lower_case: bool):
     tokenizer.wordpiece_tokenizer.max_input_chars_per_word = 200
     cls, sep = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
 
-    def run(batch: list[str]) -> np.ndarray:
+    def run(batch: list) -> np.ndarray:
         ids = np.zeros([len(batch), SEQ_LENGTH], np.int32)
         for row, text in enumerate(batch):
             pieces = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text)[:SEQ_LENGTH - 2])
@@ -86,10 +91,14 @@ def hugging_face_preprocess(vocab_file: str, lower_case: bool):
     tokenizer = BertWordPieceTokenizer(vocab_file, lowercase=lower_case, strip_accents=lower_case)
     tokenizer.enable_truncation(SEQ_LENGTH)
     tokenizer.enable_padding(length=SEQ_LENGTH)
-    return lambda batch: np.array([e.ids for e in tokenizer.encode_batch(batch)], np.int32)
+    def run(batch: list) -> np.ndarray:
+        texts = [t.decode("utf-8", "ignore") if isinstance(t, bytes) else t for t in batch]
+        return np.array([e.ids for e in tokenizer.encode_batch(texts)], np.int32)
+
+    return run
 
 
-def run_all(run, texts: list[str]) -> tuple[float, np.ndarray]:
+def run_all(run, texts: list) -> tuple[float, np.ndarray]:
     start = time.perf_counter()
     outputs = [run(texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)]
     return time.perf_counter() - start, np.concatenate(outputs)
@@ -112,7 +121,10 @@ def main() -> None:
     }
     print(f"{len(texts)} SST-2 sentences, batches of {BATCH}, seq {SEQ_LENGTH}, lower_case={lower_case}, "
           f"{os.cpu_count()} CPU cores, tensorflow {tf.__version__}, tensorflow-text {tf_text.__version__}")
-    expected = None
+    oracle = reference_preprocess(args.vocab_file, lower_case)
+    expected = run_all(oracle, texts)[1]
+    adversarial = adversarial_corpus()
+    expected_adversarial = run_all(oracle, adversarial)[1]
     results = {}
     for name, run in contenders.items():
         if run is None:
@@ -120,16 +132,15 @@ def main() -> None:
             continue
         run(texts[:BATCH])  # Warm up: trace, build tables.
         passes = 1 if name.startswith("reference") else args.passes
-        timings = [run_all(run, texts) for _ in range(passes)]
-        seconds, ids = min(timings, key=lambda t: t[0])
-        if expected is None:
-            expected = reference_preprocess(args.vocab_file, lower_case)
-            expected = np.concatenate([expected(texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)])
-        results[name] = (len(texts) / seconds, int(np.sum(np.any(ids != expected, axis=1))))
+        seconds, ids = min((run_all(run, texts) for _ in range(passes)), key=lambda t: t[0])
+        adversarial_ids = run_all(run, adversarial)[1]
+        results[name] = (len(texts) / seconds, int(np.sum(np.any(ids != expected, axis=1))),
+                         int(np.sum(np.any(adversarial_ids != expected_adversarial, axis=1))))
     ours = results["keras_bert BertPreprocessor"][0]
-    print(f"{'preprocessing':36s} {'sentences/s':>12s} {'ours / it':>10s} {'rows != reference':>18s}")
-    for name, (rate, mismatches) in results.items():
-        print(f"{name:36s} {rate:12,.0f} {ours / rate:10.2f} {mismatches:18,d}")
+    print(f"rows that differ from the reference: on SST-2 ({len(texts)}) / adversarial ({len(adversarial)})")
+    print(f"{'preprocessing':36s} {'sentences/s':>12s} {'ours / it':>10s} {'SST-2 diff':>11s} {'advers. diff':>13s}")
+    for name, (rate, mismatches, adversarial_mismatches) in results.items():
+        print(f"{name:36s} {rate:12,.0f} {ours / rate:10.2f} {mismatches:11,d} {adversarial_mismatches:13,d}")
 
 
 if __name__ == "__main__":
