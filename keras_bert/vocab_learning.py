@@ -37,7 +37,7 @@ def _word_batches(input_files: Sequence[str], lower_case: bool, show_progress: b
              .batch(_LINES_PER_BATCH)
              .map(lambda lines: _normalized_words(lines, tables, lower_case))
              .prefetch(2))
-    total_bytes = sum(os.path.getsize(f) for f in input_files)
+    total_bytes = sum(tf.io.gfile.stat(f).length for f in input_files)
 
     def generate():
         with tqdm.tqdm(total=total_bytes, unit="B", unit_scale=True, desc="counting words",

@@ -179,3 +179,14 @@ def test_get_config_round_trip(uncased_vocab):
 def test_exported_from_the_package():
     assert (keras_bert.BertTokenizer, keras_bert.BertPackInputs, keras_bert.BertPreprocessor) == \
         (BertTokenizer, BertPackInputs, BertPreprocessor)
+
+
+def test_preprocessor_inside_dataset_map(uncased_vocab):
+    """The host-side input pipeline: the layer runs in tf.data's graph and gives the eager result."""
+    preprocessor = BertPreprocessor(uncased_vocab, True, seq_length=12)
+    texts = ["Hello there!", "", "naïve café", "a much longer sentence that will be truncated at twelve pieces"]
+    pairs = tf.data.Dataset.from_tensor_slices((texts, texts[::-1])).batch(3).map(lambda a, b: preprocessor([a, b]))
+    got = {key: np.concatenate([batch[key].numpy() for batch in pairs]) for key in ("input_word_ids", "input_mask")}
+    expected = preprocessor([tf.constant(texts), tf.constant(texts[::-1])])
+    for key, value in got.items():
+        np.testing.assert_array_equal(value, expected[key].numpy())
