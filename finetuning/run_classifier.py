@@ -71,6 +71,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+@finetuning.restores_dtype_policy
 def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_file: str, output_dir: str,
                    init_checkpoint: str | None = None, do_lower_case: bool = True, max_seq_length: int = 128,
                    do_train: bool = False, do_eval: bool = False, do_predict: bool = False,

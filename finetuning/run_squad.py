@@ -62,6 +62,7 @@ def official_evaluation(predict_file: str, predictions: dict[str, str], null_odd
     return {"exact_match": 100.0 * scores["exact_match"], "f1": 100.0 * scores["final_f1"]}
 
 
+@finetuning.restores_dtype_policy
 def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
               predict_file: str | None = None, init_checkpoint: str | None = None, do_lower_case: bool = True,
               max_seq_length: int = 384, doc_stride: int = 128, max_query_length: int = 64,

@@ -49,6 +49,7 @@ def _predict_file(model: keras.Model, sentences, tokenizer: PieceTokenizer, labe
     return predicted
 
 
+@finetuning.restores_dtype_policy
 def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
                eval_file: str | None = None, predict_file: str | None = None, label_list: str | None = None,
                task_name: str = "ner", init_checkpoint: str | None = None, do_lower_case: bool = True,

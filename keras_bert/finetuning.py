@@ -10,6 +10,7 @@ Output folder contract (read by the serving export):
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -41,6 +42,21 @@ def load_bert_config(bert_config_file: str, max_seq_length: int) -> BertConfig:
         raise ValueError(f"--max_seq_length {max_seq_length} exceeds max_position_embeddings "
                          f"{config.max_position_embeddings} of {bert_config_file}")
     return config
+
+
+def restores_dtype_policy(program: Callable) -> Callable:
+    """Decorates a program's Python entry point: Keras's global dtype policy (which `--mixed_precision` sets)
+    is put back when it returns, so callers in the same process keep theirs."""
+
+    @functools.wraps(program)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        policy = keras.mixed_precision.global_policy()
+        try:
+            return program(*args, **kwargs)
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
+
+    return run
 
 
 def set_up_run(strategy: str = "default", mixed_precision: str = "none", tpu: str | None = None,

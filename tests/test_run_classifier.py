@@ -179,3 +179,19 @@ def test_bad_input_names_file_and_row(uncased_vocab, tiny_config_file, tmp_path)
         run_classifier(task_name="sst-2", data_dir=str(tmp_path), **kwargs | {"max_seq_length": 128})
     with pytest.raises(ValueError, match="At least one of"):
         run_classifier(task_name="sst-2", data_dir=str(tmp_path), **kwargs | {"do_train": False})
+
+
+def test_mixed_precision_trains_and_restores_the_callers_policy(shared_data, uncased_vocab, tiny_config_file,
+                                                                tmp_path):
+    data = tmp_path / "sst2"
+    data.mkdir()
+    _subset(shared_data / "glue/SST-2/train.tsv", data / "train.tsv", 48)
+    _subset(shared_data / "glue/SST-2/dev.tsv", data / "dev.tsv", 16)
+    out = tmp_path / "out"
+    result = run_classifier(task_name="sst-2", data_dir=str(data), vocab_file=str(uncased_vocab),
+                            bert_config_file=tiny_config_file, output_dir=str(out), do_train=True, do_eval=True,
+                            max_seq_length=16, train_batch_size=16, num_train_epochs=1.0, mixed_precision="bf16")
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert np.isfinite(result["eval"]["eval_loss"]) and result["eval"]["global_step"] == 3
+    # Google-format checkpoints hold float32 whatever the compute precision.
+    assert {a.dtype for a in read_checkpoint_arrays(str(out / "bert_model.ckpt")).values()} == {np.dtype("float32")}
