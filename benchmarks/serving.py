@@ -1,0 +1,90 @@
+"""Cost of in-graph preprocessing in the exported models: the strings-in classifier SavedModel against the same
+encoder SavedModel fed pre-tokenised ids (and the preprocessing SavedModel alone), loaded with
+`tf.saved_model.load` and called through their `serving_default` signatures, as TensorFlow Serving calls them.
+
+    python benchmarks/serving.py --preset=L-4_H-256 --seq_length=128 --vocab_file=../shared/data/vocab/uncased_vocab.txt
+
+Prints batch-1 latency (median and p90 over --latency_calls calls) and batch-64 throughput (sentences/s over
+--throughput_calls calls), on real SST-2 dev sentences; random weights (speed does not depend on them).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np
+import tensorflow as tf
+
+import keras_bert
+from keras_bert import model_export
+from keras_bert.preprocessing_export import export_preprocessing
+from keras_bert.tokenization import BertPreprocessor
+
+SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _timed(function, calls: int) -> np.ndarray:
+    function()  # warm-up (first call builds the runtime graph)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return np.array(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="L-4_H-256", help="BertConfig.preset name (e.g. L-12_H-768 for Base).")
+    parser.add_argument("--seq_length", type=int, default=128)
+    parser.add_argument("--vocab_file", default=str(SHARED / "vocab" / "uncased_vocab.txt"))
+    parser.add_argument("--sentences_file", default=str(SHARED / "glue" / "SST-2" / "dev.tsv"),
+                        help="tsv with a header; sentences from its `sentence` column (else the second).")
+    parser.add_argument("--latency_calls", type=int, default=100)
+    parser.add_argument("--throughput_calls", type=int, default=10)
+    args = parser.parse_args()
+
+    lines = pathlib.Path(args.sentences_file).read_text(encoding="utf-8").splitlines()
+    column = lines[0].split("\t").index("sentence") if "sentence" in lines[0].split("\t") else 1
+    sentences = [line.split("\t")[column].encode() for line in lines[1:]][:64]
+    config = keras_bert.BertConfig.preset(args.preset)
+    preprocessor = BertPreprocessor(args.vocab_file, True, args.seq_length)
+    classifier = keras_bert.BertClassifier(config, 2)
+    with tempfile.TemporaryDirectory() as work:
+        model_export.export_classifier(classifier, preprocessor, ["0", "1"], f"{work}/classifier")
+        model_export.export_encoder(classifier.encoder, args.vocab_file, True, f"{work}/encoder")
+        export_preprocessing(preprocessor, f"{work}/preprocessing")
+        from_strings = tf.saved_model.load(f"{work}/classifier").signatures["serving_default"]
+        from_ids = tf.saved_model.load(f"{work}/encoder").signatures["serving_default"]
+        preprocess = tf.saved_model.load(f"{work}/preprocessing").signatures["serving_default"]
+
+        texts = {1: tf.constant(sentences[:1]), 64: tf.constant(sentences)}
+        ids = {size: preprocessor(batch) for size, batch in texts.items()}
+        runs = {
+            "classifier from strings": lambda size: from_strings(text=texts[size]),
+            "encoder from ids": lambda size: from_ids(**ids[size]),
+            "preprocessing alone": lambda size: preprocess(text=texts[size]),
+        }
+        print(f"{args.preset}, seq_length {args.seq_length}, {tf.config.threading.get_intra_op_parallelism_threads()}"
+              f" intra-op threads (0 = all), {os.cpu_count()} CPUs")
+        print(f"{'':26s} {'batch 1 median ms':>18s} {'p90 ms':>8s} {'batch 64 sentences/s':>22s}")
+        results = {}
+        for name, run in runs.items():
+            latency = _timed(lambda: run(1), args.latency_calls) * 1000
+            throughput = 64 / _timed(lambda: run(64), args.throughput_calls).mean()
+            results[name] = (np.median(latency), throughput)
+            print(f"{name:26s} {np.median(latency):18.2f} {np.percentile(latency, 90):8.2f} {throughput:22.1f}")
+    strings, plain = results["classifier from strings"], results["encoder from ids"]
+    print(f"in-graph preprocessing costs {strings[0] / plain[0]:.2f}x latency at batch 1 and "
+          f"{plain[1] / strings[1]:.2f}x throughput at batch 64 (strings vs ids)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Pieces of the serving exports checked without writing a SavedModel: the in-graph SQuAD windows and
+max-context flags against the reference's (`keras_bert.data.squad`), byte → character offsets against Python,
+what the export command reads from a fine-tuning folder, its errors, and the REST client's JSON."""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert
+from keras_bert import model_export
+from keras_bert.data import squad
+from keras_bert.tokenization import BertPreprocessor
+from saved_models import client, export
+from serving_helpers import tiny_config, write_finetuned
+
+
+@pytest.fixture(scope="module")
+def preprocessor(uncased_vocab):
+    return BertPreprocessor(uncased_vocab, True, seq_length=24)
+
+
+@pytest.fixture(scope="module")
+def squad_module(preprocessor):
+    return model_export._SquadModule(keras_bert.BertSpanLabeler(tiny_config(30522)), preprocessor, doc_stride=5,
+                                     max_query_length=6, max_answer_length=4, n_best_size=5)
+
+
+def test_windows_and_max_context_equal_the_reference(squad_module):
+    rng = np.random.default_rng(0)
+    query_lengths = [0, 1, 3, 6, 2, 5, 4, 1]
+    context_lengths = [0, 1, 7, 15, 16, 40, 77, 18]
+    question = tf.ragged.constant([list(rng.integers(5, 99, n)) for n in query_lengths], dtype=tf.int32)
+    context = tf.ragged.constant([list(rng.integers(5, 99, n)) for n in context_lengths], dtype=tf.int32)
+    example, start, length, window_query, window_context = squad_module._windows(question, context)
+    max_context = squad_module._max_context(example, start, length, context.row_lengths()).to_list()
+    for index, (q, c) in enumerate(zip(query_lengths, context_lengths)):
+        rows = np.flatnonzero(example.numpy() == index)
+        spans = squad._doc_spans(c, 24 - 3 - q, 5) or [(0, 0)]  # the reference has no window for an empty context
+        assert [(start.numpy()[r], length.numpy()[r]) for r in rows] == spans, (q, c)
+        best = squad._max_context_span(spans, c)
+        for span_index, row in enumerate(rows):
+            span_start, span_length = spans[span_index]
+            assert max_context[row] == [best[p] == span_index for p in range(span_start, span_start + span_length)]
+            assert window_context[row].numpy().tolist() == context[index][span_start:span_start + span_length].numpy().tolist()
+            assert window_query[row].numpy().tolist() == question[index].numpy().tolist()
+
+
+def test_char_offsets_equal_python_string_indexes():
+    texts = ["naïve café", "東京 😀 ok", "", "plain"]
+    encoded = [t.encode("utf-8") for t in texts]
+    byte_offsets = [[0, e.index(b" ") if b" " in e else 0, len(e)] for e in encoded]
+    got = model_export._char_offsets(tf.constant(encoded), tf.constant(byte_offsets, tf.int64)).numpy()
+    for text, e, offsets, chars in zip(texts, encoded, byte_offsets, got):
+        assert chars.tolist() == [len(e[:o].decode("utf-8")) for o in offsets]
+    invalid = model_export._char_offsets(tf.constant([b"a\xffb"]), tf.constant([[2, 3]], tf.int64)).numpy()
+    assert invalid.tolist() == [[2, 3]]  # the invalid byte counts as one character (U+FFFD)
+    assert model_export._char_offsets(tf.constant([], tf.string), tf.zeros([0, 2], tf.int64)).shape == (0, 2)
+
+
+def test_export_errors_name_what_is_wrong(preprocessor, tmp_path):
+    classifier = keras_bert.BertClassifier(tiny_config(30522), 3)
+    with pytest.raises(ValueError, match=r"3 outputs but 2 labels were given: \['a', 'b'\]"):
+        model_export.export_classifier(classifier, preprocessor, ["a", "b"], tmp_path / "x")
+    with pytest.raises(ValueError, match=r"max_seq_length \(24\) must exceed max_query_length \+ 3 \(24\)"):
+        model_export.export_squad(keras_bert.BertSpanLabeler(tiny_config(30522)), preprocessor, tmp_path / "y",
+                                  max_query_length=21)
+    with pytest.raises(TypeError, match="needs a BertEncoder or BertPretrainer, got BertClassifier"):
+        model_export.export_encoder(classifier, preprocessor.tokenizer.vocab_file, True, tmp_path / "z")
+
+
+def test_export_command_reads_the_fine_tuning_contract(tmp_path, uncased_vocab):
+    with pytest.raises(FileNotFoundError, match="task_info.json not found: --model_dir must be a fine-tuning"):
+        export.export_finetuned(tmp_path, tmp_path / "serving")
+    write_finetuned(tmp_path / "clf", "classifier", uncased_vocab, labels=["0", "1"], task_name="mrpc")
+    info = json.loads((tmp_path / "clf" / "task_info.json").read_text())
+    assert export.is_pair_task(info) and not export.is_pair_task({**info, "task_name": "sst-2"})
+    assert not export.is_pair_task({**info, "pair_input": False})
+    (tmp_path / "clf" / "model.keras").unlink()  # falls back to the Google checkpoint, head included
+    model = export.load_task_model(tmp_path / "clf", info)
+    assert model.outputs[0].shape[-1] == 2
+    info["task"] = "ranking"
+    (tmp_path / "clf" / "task_info.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="unknown task 'ranking'"):
+        export.export_finetuned(tmp_path / "clf", tmp_path / "serving")
+
+
+def test_client_json_encoding_and_errors():
+    body = client.predict_request({"text": [b"caf\xc3\xa9", b"\xff"], "n": np.array([1, 2])})
+    assert body["instances"] == [{"text": "café", "n": 1}, {"text": {"b64": "/w=="}, "n": 2}]
+    parsed = client.parse_predict_response({"predictions": [{"label": "x", "p": [0.5, 0.5]}, {"label": "y", "p": [1, 0]}]})
+    assert parsed["label"].tolist() == [b"x", b"y"] and parsed["p"].shape == (2, 2)
+    with pytest.raises(RuntimeError, match="TensorFlow Serving error: bad input"):
+        client.parse_predict_response({"error": "bad input"})
+    with pytest.raises(ValueError, match="form must be 'instances' or 'inputs'"):
+        client.predict_request({"text": ["a"]}, form="rows")
