@@ -61,7 +61,7 @@ def _encode_feature(values: tf.Tensor, list_type: str) -> tf.Tensor:
     return tf.io.encode_proto(one, [value_list[:, None]], [field], "tensorflow.Feature")
 
 
-@tf.function
+@tf.function(reduce_retracing=True)  # the last batch is shorter: trace once for any batch size
 def encode_examples(features: Mapping[str, tf.Tensor]) -> tf.Tensor:
     """Serializes a batch of instances as reference `tf.train.Example`s, vectorised in TF.
 
