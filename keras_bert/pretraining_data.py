@@ -3,10 +3,10 @@
 Input: text files with one sentence per line and a blank line between documents. The algorithm is
 the reference's, step for step, on token spans instead of token lists:
 
-1. Every line is stripped and tokenized (our TF-Text `BertTokenizer`, all lines in large batches
-   through `tf.data`). A blank line ends a document, so does the end of a file (the reference lets a
-   document run on into the next file). A line with no tokens is dropped; empty documents are
-   dropped.
+1. Every line is stripped and tokenized (our TF-Text `BertTokenizer`: up to 200k lines in one
+   eager call, larger corpora in parallel batches through `tf.data`). A blank line ends a
+   document, so does the end of a file (the reference lets a document run on into the next
+   file). A line with no tokens is dropped; empty documents are dropped.
 2. For each of `dupe_factor` passes and each document: a target length (`max_seq_length - 3`, or
    with probability `short_seq_prob` a uniform length in [2, max]); segments are gathered until the
    target is reached; `a_end` is drawn uniformly; B is the actual continuation, or with
