@@ -122,10 +122,10 @@ def test_model_graph_has_no_string_ops():
     assert len(graph.get_operations()) > 100
 
 
-def test_train_step_compiles_with_xla_in_bf16(setup, tmp_path):
+def test_train_step_compiles_with_xla_in_bf16_with_lamb(setup, tmp_path):
     try:
         result = run_pretraining(**_common(setup, tmp_path / "out", do_train=True, jit_compile=True,
-                                           mixed_precision="bf16", steps_per_execution=2))
+                                           mixed_precision="bf16", steps_per_execution=2, optimizer="lamb"))
         model = result["model"]
         assert model.jit_compile and model.dtype_policy.name == "mixed_bfloat16"
         assert result["global_step"] == 4 and all(np.isfinite(result["history"]["masked_lm_loss"]))
@@ -142,3 +142,18 @@ def test_corrupt_records_are_an_error_naming_the_file(setup, tmp_path):
     corrupt.write_bytes(good[:3000] + b"\xff" * 16 + good[3016:])
     with pytest.raises(pretraining_records.CorruptRecordFileError, match="corrupt_shard.tfrecord"):
         run_pretraining(**_common(setup, tmp_path / "out", input_file=str(corrupt), do_eval=True, max_eval_steps=100))
+
+
+def test_fp16_run_resumes_with_its_loss_scale_state(setup, tmp_path):
+    try:
+        first = run_pretraining(**_common(setup, tmp_path / "out", do_train=True, mixed_precision="fp16"))
+        optimizer = first["model"].optimizer
+        assert type(optimizer).__name__ == "LossScaleOptimizer"
+        scale = float(optimizer.dynamic_scale.numpy())
+        resumed = run_pretraining(**_common(setup, tmp_path / "out", do_train=True, mixed_precision="fp16",
+                                            num_train_steps=6))
+        assert resumed["initial_step"] == 4 and resumed["global_step"] == 6
+        assert float(resumed["model"].optimizer.dynamic_scale.numpy()) in (scale, scale * 2, scale / 2)
+        assert all(np.isfinite(resumed["history"]["loss"]))
+    finally:
+        distribute.set_mixed_precision("none")
