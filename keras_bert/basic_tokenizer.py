@@ -48,6 +48,22 @@ def _shift_right(values: tf.Tensor, first) -> tf.Tensor:
     return tf.concat([tf.fill([1], tf.constant(first, values.dtype)), values[:-1]], axis=0)
 
 
+def row_ids(row_splits: tf.Tensor, size) -> tf.Tensor:
+    """The row of each of `size` values from int64 row splits [R + 1] → int64 [size].
+
+    Same as `RaggedTensor.value_rowids()`, by counting row starts with a segment sum and a cumsum
+    (linear, and cheaper than the `tf.repeat` that ragged uses).
+    """
+    starts = tf.math.unsorted_segment_sum(tf.ones_like(row_splits[1:-1]), row_splits[1:-1], size + 1)
+    return tf.cumsum(starts)[:size]
+
+
+def _keep(mask: tf.Tensor, *values: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    """`tf.boolean_mask` of several [N] tensors by one bool [N] mask, finding the kept positions once."""
+    kept = tf.where(mask)[:, 0]
+    return tuple(tf.gather(v, kept) for v in values)
+
+
 class _Tables:
     """The char tables as graph constants (created inside the traced function, so they are embedded)."""
 
@@ -100,8 +116,8 @@ def _expand(cps: tf.Tensor, props: tf.Tensor, expansion: tf.Tensor,
     splits = tables.expansion_splits
     safe = tf.maximum(expansion, 0)
     lengths = tf.where(expansion >= 0, tf.gather(splits, safe + 1) - tf.gather(splits, safe), 1)
-    source = tf.repeat(tf.range(tf.size(cps, out_type=tf.int64)), lengths)
     first_out = tf.cumsum(lengths, exclusive=True)
+    source = row_ids(tf.concat([first_out, tf.reduce_sum(lengths, keepdims=True)], 0), tf.reduce_sum(lengths))
     within = tf.range(tf.size(source, out_type=tf.int64)) - tf.gather(first_out, source)
     source_expansion = tf.gather(expansion, source)
     value_index = tf.gather(splits, tf.maximum(source_expansion, 0)) + within
@@ -112,20 +128,21 @@ def _expand(cps: tf.Tensor, props: tf.Tensor, expansion: tf.Tensor,
             source)
 
 
-def _canonical_order(ccc: tf.Tensor, starts_row: tf.Tensor) -> tf.Tensor:
+def _canonical_order(ccc: tf.Tensor, starts_row: tf.Tensor, *values: tf.Tensor) -> tuple[tf.Tensor, ...]:
     """NFD's canonical reordering: a stable sort of each run of non-starters by combining class.
 
-    Returns the permutation int64 [M]; the identity unless some run is out of order (rare).
+    ccc: int32 [M]; starts_row: bool [M]; values: [M] tensors, returned reordered (unchanged unless
+    some run is out of order, which is rare).
     """
     starter = tf.equal(ccc, 0) | starts_row
     out_of_order = (ccc[1:] < ccc[:-1]) & ~starter[1:]
-    identity = tf.range(tf.size(ccc, out_type=tf.int64))
 
     def sort_runs():
         group = tf.cumsum(tf.cast(starter, tf.int64))
-        return tf.cast(tf.argsort(group * 256 + tf.cast(ccc, tf.int64), stable=True), tf.int64)
+        order = tf.argsort(group * 256 + tf.cast(ccc, tf.int64), stable=True)
+        return tuple(tf.gather(v, order) for v in values)
 
-    return tf.cond(tf.reduce_any(out_of_order), sort_runs, lambda: identity)
+    return tf.cond(tf.reduce_any(out_of_order), sort_runs, lambda: tuple(tf.identity(v) for v in values))
 
 
 def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables, lower_case: bool) -> BasicTokens:
@@ -133,13 +150,13 @@ def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables, lower_case: bool) ->
     t = _Tables(tables)
     decoded, char_starts = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="ignore")
     cps = decoded.flat_values
-    rows = decoded.value_rowids()
+    rows = row_ids(decoded.row_splits, tf.size(cps, out_type=tf.int64))
     begins = char_starts.flat_values
     ends = begins + utf8_lengths(cps)
     runs = t.runs(cps)
     props = tf.gather(t.run_props, runs)
     kept = tf.equal(props & ut.DROP, 0)
-    cps, rows, begins, ends, runs, props = (tf.boolean_mask(x, kept) for x in (cps, rows, begins, ends, runs, props))
+    cps, rows, begins, ends, runs, props = _keep(kept, cps, rows, begins, ends, runs, props)
     source_props = props
     if lower_case:
         final = tf.cond(tf.reduce_any(tf.equal(cps, ut.CAPITAL_SIGMA)),  # Rare: skip the context scan.
@@ -149,10 +166,9 @@ def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables, lower_case: bool) ->
         cps, props, source = _expand(cps, props, expansion, t)
         ccc = tf.bitwise.right_shift(props, ut.CCC_SHIFT) & 255
         source_rows = tf.gather(rows, source)
-        order = _canonical_order(ccc, tf.not_equal(source_rows, _shift_right(source_rows, -1)))
-        cps, source, props = tf.gather(cps, order), tf.gather(source, order), tf.gather(props, order)
-        unmarked = tf.equal(props & ut.MARK, 0)
-        cps, source, props = (tf.boolean_mask(x, unmarked) for x in (cps, source, props))
+        new_row = tf.not_equal(source_rows, _shift_right(source_rows, -1))
+        cps, source, props = _canonical_order(ccc, new_row, cps, source, props)
+        cps, source, props = _keep(tf.equal(props & ut.MARK, 0), cps, source, props)
         rows, begins, ends, source_props = (tf.gather(x, source) for x in (rows, begins, ends, source_props))
     else:
         source = tf.range(tf.size(cps, out_type=tf.int64))
@@ -173,19 +189,20 @@ def _split_words(cps, source, props, source_props, rows, begins, ends) -> BasicT
         | (new_source & (cjk | _shift_right(cjk, True)))
     )
     in_word = ~space
-    cps, rows, begins, ends, starts_word = (tf.boolean_mask(x, in_word) for x in (cps, rows, begins, ends, starts_word))
+    cps, rows, begins, ends, starts_word = _keep(in_word, cps, rows, begins, ends, starts_word)
     word_ids = tf.cumsum(tf.cast(starts_word, tf.int64)) - 1
     word_count = tf.reduce_sum(tf.cast(starts_word, tf.int64))
     chars = tf.RaggedTensor.from_value_rowids(cps, word_ids, nrows=word_count)
     char_normalized_starts = tf.cumsum(utf8_lengths(cps), exclusive=True)
+    word_rows, word_normalized_starts = _keep(starts_word, rows, char_normalized_starts)
     return BasicTokens(
         words=tf.strings.unicode_encode(chars, "UTF-8"),
-        word_rows=tf.boolean_mask(rows, starts_word),
+        word_rows=word_rows,
         word_char_counts=chars.row_lengths(),
         word_begins=tf.math.unsorted_segment_min(begins, word_ids, word_count),
         word_ends=tf.math.unsorted_segment_max(ends, word_ids, word_count),
         char_begins=begins,
         char_ends=ends,
         char_normalized_starts=char_normalized_starts,
-        word_normalized_starts=tf.boolean_mask(char_normalized_starts, starts_word),
+        word_normalized_starts=word_normalized_starts,
     )
