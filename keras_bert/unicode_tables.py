@@ -4,8 +4,9 @@ google-research/bert decides everything from Python's `unicodedata` (Unicode 14.
 which characters are dropped, which are whitespace, punctuation or CJK, and how uncased text is
 lower-cased (`str.lower`, not case folding), decomposed (NFD) and stripped of marks (Mn). Instead of
 re-deriving these rules from ICU or RE2 (whose Unicode tables lag Python's), we tabulate Python's own
-answers once per process and look them up in the graph (a gather, or `tf.searchsorted` above U+FFFF). The tables become
-graph constants, so an exported SavedModel carries them and needs no Python at serving time.
+answers once per process and look them up in the graph (a gather, or `tf.searchsorted` above U+FFFF).
+The tables become graph constants, so an exported SavedModel carries them and needs no Python at
+serving time.
 
 Layout: code points are grouped into runs of equal properties. `run_starts` (int32 [R], sorted,
 starting at 0) are the first code points of the runs; `run_props` (int32 [R]) hold the property bits
