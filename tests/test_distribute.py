@@ -165,7 +165,7 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(tmp_path, setup):
     one_loss, two_loss = float(values[values.index("LOSS") + 1]), float(values[values.index("LOSS") + 2])
     # Same global batches, gradients summed over replicas then clipped: the same 3 updates.
     assert moved > 1e-3
-    assert worst < 1e-4, (worst, moved)
+    assert worst < 1e-5, (worst, moved)  # measured ~1e-7
     assert two_loss == pytest.approx(one_loss, rel=1e-4)
     assert "PROGRAM_REPLICAS 2 STEP 2" in result.stdout
     assert (tmp_path / "out" / "eval_results.txt").exists()
