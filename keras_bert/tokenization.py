@@ -35,13 +35,17 @@ _TOO_LONG_WORD = "x" * (_MAX_BYTES_PER_WORD + 1)  # Stands in for a word over th
 def load_vocab(vocab_file: str | os.PathLike) -> list[str]:
     """Reads a vocabulary as the reference does: one token per line, stripped; id = line number.
 
-    Raises FileNotFoundError / ValueError naming the file if it is missing or lacks [UNK], [CLS], [SEP].
+    Raises FileNotFoundError / ValueError naming the file if it is missing, not UTF-8, or lacks [UNK],
+    [CLS] or [SEP].
     """
     path = pathlib.Path(vocab_file)
     if not path.is_file():
         raise FileNotFoundError(f"vocabulary file not found: {path}")
-    with open(path, encoding="utf-8", newline="") as reader:
-        tokens = [line.strip() for line in _reference_lines(reader.read())]
+    try:
+        with open(path, encoding="utf-8", newline="") as reader:
+            tokens = [line.strip() for line in _reference_lines(reader.read())]
+    except UnicodeDecodeError as error:
+        raise ValueError(f"vocabulary file {path} is not UTF-8 text ({error})") from None
     missing = [t for t in REQUIRED_TOKENS if t not in tokens]
     if missing:
         raise ValueError(f"vocabulary file {path} lacks the required token(s) {', '.join(missing)}")

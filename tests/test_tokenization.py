@@ -259,6 +259,13 @@ def test_vocab_lacking_required_token_is_an_error_naming_file_and_token(tmp_path
         BertTokenizer(vocab, True)
 
 
+def test_vocab_that_is_not_utf8_is_an_error_naming_it(tmp_path):
+    vocab = tmp_path / "latin1_vocab.txt"
+    vocab.write_bytes("[PAD]\n[UNK]\n[CLS]\n[SEP]\ncaf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1_vocab.txt is not UTF-8"):
+        BertTokenizer(vocab, True)
+
+
 def test_rank_other_than_one_is_an_error(uncased_vocab):
     with pytest.raises(ValueError, match=r"shape \[batch\]"):
         BertTokenizer(uncased_vocab, True)(tf.constant([["a"]]))
