@@ -37,7 +37,8 @@ WORKER = textwrap.dedent("""
     weights_file = kwargs.pop("weights_file")
     result = run_pretraining(**kwargs)
     np.savez(weights_file, *[w.numpy() for w in result["model"].weights])
-    print("GLOBAL_STEP", result["global_step"], "WORKAROUND", upstream_workarounds.multi_worker_fit_workaround_applied())
+    print("GLOBAL_STEP", result["global_step"], "WORKAROUND", upstream_workarounds.multi_worker_fit_workaround_applied(),
+          "REPLICAS", result["model"].distribute_strategy.num_replicas_in_sync)
 """)
 
 
@@ -85,7 +86,7 @@ def test_two_workers_train_to_identical_weights(tmp_path, setup):
     codes, outputs = _run_two_workers(tmp_path, setup)
     for code, (stdout, stderr) in zip(codes, outputs):
         assert code == 0, stderr[-4000:]
-        assert "GLOBAL_STEP 4 WORKAROUND True" in stdout
+        assert "GLOBAL_STEP 4 WORKAROUND True REPLICAS 2" in stdout
     first, second = np.load(tmp_path / "weights_0.npz"), np.load(tmp_path / "weights_1.npz")
     assert len(first.files) == len(second.files) > 10
     for name in first.files:
