@@ -155,7 +155,7 @@ def save_loss_plot(step_logs: Sequence[dict[str, Any]], path: pathlib.Path) -> N
         if step_logs and key in step_logs[0]:
             axes.plot(steps, [log[key] for log in step_logs], label=label)
     axes.set_xlabel("step")
-    axes.set_ylabel("loss (running mean)")
+    axes.set_ylabel("loss (running mean since the last checkpoint)")
     axes.set_title("keras-bert demo: pretraining loss")
     axes.legend()
     figure.tight_layout()
@@ -195,9 +195,9 @@ def demo_config(vocab_size: int, hidden_size: int, num_layers: int):
 def run_demo(output_dir: str = "demo_output", corpus_files: str | None = None, bert_folder: str | None = None,
              train_file: str | None = None, dev_file: str | None = None, vocab_size: int = 4000,
              max_corpus_sentences: int | None = None, hidden_size: int = 128, num_layers: int = 2,
-             max_seq_length: int = 64, pretrain_steps: int = 300, pretrain_batch_size: int = 32,
-             pretrain_learning_rate: float = 1e-3, examples_per_class: int = 400, num_train_epochs: float = 3.0,
-             finetune_learning_rate: float = 1e-4, export_encoder: bool = True, verbose: int = 1) -> dict[str, Any]:
+             max_seq_length: int = 64, pretrain_steps: int = 1000, pretrain_batch_size: int = 32,
+             pretrain_learning_rate: float = 3e-4, examples_per_class: int = 800, num_train_epochs: float = 4.0,
+             finetune_learning_rate: float = 3e-4, export_encoder: bool = True, verbose: int = 1) -> dict[str, Any]:
     """Runs the five steps (module docstring); returns the artefact paths and the measured figures."""
     from finetuning.run_classifier import run_classifier
     from keras_bert.vocab_learning import learn_wordpiece_vocab, write_vocab
@@ -318,12 +318,12 @@ def _define_flags() -> None:
     flags.DEFINE_integer("hidden_size", 128, "Hidden size of the demo BERT (heads of 64).")
     flags.DEFINE_integer("num_layers", 2, "Layers of the demo BERT.")
     flags.DEFINE_integer("max_seq_length", 64, "Sequence length for pretraining and fine-tuning.")
-    flags.DEFINE_integer("pretrain_steps", 300, "Pretraining steps (0: none).")
+    flags.DEFINE_integer("pretrain_steps", 1000, "Pretraining steps (0: none).")
     flags.DEFINE_integer("pretrain_batch_size", 32, "Pretraining batch size.")
-    flags.DEFINE_float("pretrain_learning_rate", 1e-3, "Pretraining peak learning rate.")
-    flags.DEFINE_integer("examples_per_class", 400, "Training sentences per module family.")
-    flags.DEFINE_float("num_train_epochs", 3.0, "Fine-tuning epochs.")
-    flags.DEFINE_float("finetune_learning_rate", 1e-4, "Fine-tuning peak learning rate.")
+    flags.DEFINE_float("pretrain_learning_rate", 3e-4, "Pretraining peak learning rate.")
+    flags.DEFINE_integer("examples_per_class", 800, "Training sentences per module family.")
+    flags.DEFINE_float("num_train_epochs", 4.0, "Fine-tuning epochs.")
+    flags.DEFINE_float("finetune_learning_rate", 3e-4, "Fine-tuning peak learning rate.")
     flags.DEFINE_bool("export_encoder", True, "Also export the encoder and preprocessing SavedModels.")
 
 

@@ -6,13 +6,15 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
 
 import keras_bert
 from keras_bert import model_export
 from keras_bert.data import squad
 from keras_bert.tokenization import BertPreprocessor
 from saved_models import client, export
-from serving_helpers import tiny_config, write_finetuned
+from serving_helpers import repo_root, tiny_config, write_finetuned
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +96,9 @@ def test_client_json_encoding_and_errors():
         client.parse_predict_response({"error": "bad input"})
     with pytest.raises(ValueError, match="form must be 'instances' or 'inputs'"):
         client.predict_request({"text": ["a"]}, form="rows")
+
+
+def test_example_models_config_parses_as_tf_serving_config():
+    parsed = model_server_config_pb2.ModelServerConfig()
+    text_format.Parse((repo_root() / "saved_models" / "models.config").read_text(), parsed)
+    assert [c.base_path for c in parsed.model_config_list.config][0] == "/models/bert_classifier"

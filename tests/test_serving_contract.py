@@ -21,6 +21,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
 
 import keras_bert
 from keras_bert.data import conll, squad
@@ -155,6 +157,9 @@ def test_layout_warmup_and_models_config(exported, fresh, calls):
                  "bert_tagger", "bert_encoder", "bert_preprocessing"):
         assert f'name: "{name}"\n    base_path: "/models/{name}"' in config
     assert not [p for p in base.rglob("*") if p.name.startswith(".writing")]
+    parsed = model_server_config_pb2.ModelServerConfig()
+    text_format.Parse(config, parsed)  # what tensorflow_model_server does with --model_config_file
+    assert {c.name for c in parsed.model_config_list.config} == {d.parent.name for d in exported["dirs"].values()}
 
 
 def test_no_absolute_path_inside_any_export(exported, uncased_vocab):
