@@ -8,7 +8,8 @@ Input: text files with one sentence per line and a blank line between documents 
    the epoch as pass number: target lengths, `a_end`, random next segments, truncation) and
    shuffles them;
 2. packs each batch `[CLS] A [SEP] B [SEP]` and masks it with `keras_bert.masking` (15% selection,
-   80/10/10, whole words optional) under a stateless seed made of `(seed, epoch, batch)`.
+   80/10/10, whole words optional) under a stateless seed made of `(seed, input pipeline, epoch,
+   batch)`.
 
 So every epoch sees new masks and pairs, and a run is reproducible given `seed`. The batches have
 exactly the structure of `keras_bert.data.pretraining_records.pretraining_dataset` — `(x, y)` with

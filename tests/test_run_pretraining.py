@@ -2,7 +2,6 @@
 sample text with dynamic masking, continues from a Google checkpoint, writes the reference outputs,
 and is TPU-ready (static shapes, no strings in the model, XLA, bf16)."""
 import json
-import os
 
 import numpy as np
 import pytest
