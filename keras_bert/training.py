@@ -119,10 +119,11 @@ class StepCheckpoint(keras.callbacks.Callback):
         return self._ensure_manager().save(checkpoint_number=step)
 
     def on_train_begin(self, logs=None):
-        manager = self._ensure_manager()
+        self._ensure_manager()
         if self._last_saved < 0:
-            latest = manager.latest_checkpoint
-            self._last_saved = int(latest.rsplit("-", 1)[1]) if latest else 0
+            # The step training starts from (restored or 0), the same on every worker, so all
+            # workers save at the same steps.
+            self._last_saved = self._step()
 
     def on_train_batch_end(self, batch, logs=None):
         if self._step() - self._last_saved >= self.save_checkpoints_steps:
