@@ -64,10 +64,15 @@ def _keep(mask: tf.Tensor, *values: tf.Tensor) -> tuple[tf.Tensor, ...]:
     return tuple(tf.gather(v, kept) for v in values)
 
 
-class _Tables:
-    """The char tables as graph constants (created inside the traced function, so they are embedded)."""
+class TableTensors:
+    """The char tables as tensors. Built once outside any graph (`tf.init_scope`), they are captured by
+    every function that tokenizes, so a SavedModel stores them once rather than once per signature."""
 
     def __init__(self, tables: ut.CharTables):
+        with tf.init_scope():
+            self._create(tables)
+
+    def _create(self, tables: ut.CharTables) -> None:
         self.run_starts = tf.constant(tables.run_starts)
         self.bmp_runs = tf.constant(tables.bmp_runs)
         self.run_props = tf.constant(tables.run_props)
@@ -107,7 +112,7 @@ def _final_sigma(cps: tf.Tensor, rows: tf.Tensor, props: tf.Tensor) -> tf.Tensor
 
 
 def _expand(cps: tf.Tensor, props: tf.Tensor, expansion: tf.Tensor,
-            tables: _Tables) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            tables: TableTensors) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Replaces each code point by its `NFD(lower(c))` row (-1: itself).
 
     cps, props: int32 [N]; expansion: int32 [N] → (code points int32 [M], their props int32 [M],
@@ -145,9 +150,12 @@ def _canonical_order(ccc: tf.Tensor, starts_row: tf.Tensor, *values: tf.Tensor) 
     return tf.cond(tf.reduce_any(out_of_order), sort_runs, lambda: tuple(tf.identity(v) for v in values))
 
 
-def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables, lower_case: bool) -> BasicTokens:
-    """The reference BasicTokenizer on a batch: string [B] → `BasicTokens`."""
-    t = _Tables(tables)
+def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables | TableTensors, lower_case: bool) -> BasicTokens:
+    """The reference BasicTokenizer on a batch: string [B] → `BasicTokens`.
+
+    `tables` from `unicode_tables.build_char_tables(lower_case)`, or those as `TableTensors`.
+    """
+    t = tables if isinstance(tables, TableTensors) else TableTensors(tables)
     decoded, char_starts = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="ignore")
     cps = decoded.flat_values
     rows = row_ids(decoded.row_splits, tf.size(cps, out_type=tf.int64))

@@ -89,7 +89,7 @@ class BertTokenizer(keras.layers.Layer):
         self.vocab_file = str(vocab_file)
         self.lower_case = bool(lower_case)
         self.vocab = load_vocab(vocab_file)
-        self._char_tables = unicode_tables.build_char_tables(self.lower_case)
+        self._char_tables = basic_tokenizer.TableTensors(unicode_tables.build_char_tables(self.lower_case))
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             _matchable_vocab(self.vocab),
             suffix_indicator="##",
