@@ -149,11 +149,14 @@ class BertTokenizer(keras.layers.Layer):
         piece_words = pieces.value_rowids()
         word_start = tf.gather(words.word_normalized_starts, piece_words)
         starts = words.char_normalized_starts
-        first_char = tf.searchsorted(starts, word_start + local_begins.flat_values, side="right", out_type=tf.int64) - 1
-        last_char = tf.searchsorted(starts, word_start + local_ends.flat_values - 1, side="right", out_type=tf.int64) - 1
-        whole_word = tf.gather(too_long, piece_words)
-        begins = tf.where(whole_word, tf.gather(words.word_begins, piece_words), tf.gather(words.char_begins, tf.maximum(first_char, 0)))
-        ends = tf.where(whole_word, tf.gather(words.word_ends, piece_words), tf.gather(words.char_ends, tf.maximum(last_char, 0)))
+        def char_at(normalized_position):  # The code point covering a byte of the normalized words.
+            return tf.maximum(tf.searchsorted(starts, normalized_position, side="right", out_type=tf.int64) - 1, 0)
+
+        first_char = char_at(word_start + local_begins.flat_values)
+        last_char = char_at(word_start + local_ends.flat_values - 1)
+        whole_word = tf.gather(too_long, piece_words)  # An over-long word's [UNK] spans the whole word.
+        begins = tf.where(whole_word, tf.gather(words.word_begins, piece_words), tf.gather(words.char_begins, first_char))
+        ends = tf.where(whole_word, tf.gather(words.word_ends, piece_words), tf.gather(words.char_ends, last_char))
         return tuple(
             self._nest(texts, pieces.with_flat_values(values), words) for values in (pieces.flat_values, begins, ends)
         )
