@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.error
 import urllib.request
 from typing import Any, Mapping, Sequence
 
@@ -119,6 +120,8 @@ def rest_predict(server: str, model_name: str, inputs: Mapping[str, Sequence], s
             return parse_predict_response(json.loads(response.read()))
     except urllib.error.HTTPError as error:  # TF Serving puts {"error": ...} in the body of a 4xx/5xx
         raise RuntimeError(f"{url}{path}: HTTP {error.code}: {error.read().decode('utf-8', 'replace')}") from None
+    except urllib.error.URLError as error:
+        raise ConnectionError(f"cannot reach TensorFlow Serving at {url}{path}: {error.reason}") from None
 
 
 def grpc_predict_request(model_name: str, inputs: Mapping[str, Sequence | np.ndarray],

@@ -426,3 +426,48 @@ def test_grpc_request_round_trips_through_the_signature(loaded):
     got = signature(**{k: tf.make_ndarray(v) for k, v in request.inputs.items()})
     direct = signature(text_a=tf.constant(texts), text_b=tf.constant([b"x", b"y", b"z", b"w"]))
     np.testing.assert_array_equal(got["probabilities"].numpy(), direct["probabilities"].numpy())
+
+
+def test_rest_client_against_a_predict_endpoint(loaded):
+    """`client.rest_predict` over HTTP against an endpoint answering as TF Serving's REST API does (JSON in the
+    two forms above; an InvalidArgument error becomes HTTP 400 with {"error": message})."""
+    import http.server
+    import threading
+
+    class PredictHandler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802  (the http.server API)
+            name = self.path.removeprefix("/v1/models/").removesuffix(":predict").split("/versions/")[0]
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            signature = loaded[name.removeprefix("bert_")].signatures[body["signature_name"]]
+            try:
+                outputs = signature(**_serving_json_to_tensors(body, signature))
+                status, answer = 200, _serving_json_response(outputs, "inputs" if "inputs" in body else "instances")
+            except tf.errors.InvalidArgumentError as error:
+                status, answer = 400, {"error": error.message}
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PredictHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{server.server_address[1]}"
+        texts = contract_texts(3)
+        got = client.rest_predict(address, "bert_classifier", {"text_a": texts, "text_b": texts[::-1]},
+                                  "classify_pair", version=1)
+        direct = loaded["classifier"].signatures["classify_pair"](text_a=tf.constant(texts),
+                                                                  text_b=tf.constant(texts[::-1]))
+        np.testing.assert_allclose(got["probabilities"], direct["probabilities"].numpy(), rtol=1e-6)
+        assert got["label"].tolist() == direct["label"].numpy().tolist()
+        with pytest.raises(RuntimeError, match="HTTP 400.*`text_a` and `text_b` must have the same batch size"):
+            client.rest_predict(address, "bert_classifier", {"text_a": texts, "text_b": texts[:1]}, "classify_pair",
+                                form="inputs")
+    finally:
+        server.shutdown()
+        server.server_close()
