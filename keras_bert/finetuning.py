@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import warnings
 from typing import Any, Callable
 
 import keras
@@ -109,11 +110,15 @@ def train(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.
     if initial_step:
         logger.info("resuming from step %d of %s", initial_step, training.latest_checkpoint(output_dir))
     logger.info("training %d steps (%d warmup) at learning rate %g", train_steps, num_warmup_steps, learning_rate)
-    history = training.fit_steps(
-        model, dataset, num_train_steps=train_steps,
-        steps_per_loop=min(save_checkpoints_steps, train_steps), initial_step=initial_step,
-        callbacks=training.training_callbacks(output_dir, save_checkpoints_steps),
-        steps_per_execution=steps_per_execution, shuffle=False)  # the dataset is shuffled already
+    with warnings.catch_warnings():
+        # Token-level heads (SQuAD, tagging) leave the pooler unused, as in the reference: not a mistake.
+        warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler/dense/kernel', "
+                                r"'pooler/dense/bias'\]")
+        history = training.fit_steps(
+            model, dataset, num_train_steps=train_steps,
+            steps_per_loop=min(save_checkpoints_steps, train_steps), initial_step=initial_step,
+            callbacks=training.training_callbacks(output_dir, save_checkpoints_steps),
+            steps_per_execution=steps_per_execution, shuffle=False)  # the dataset is shuffled already
     return {name: float(values[-1]) for name, values in history.items() if name != "epoch" and values}
 
 

@@ -6,6 +6,7 @@ through one TF-Text call), `convert_tokens_to_ids`, and `basic_tokenize` (the re
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import Sequence
 
@@ -37,6 +38,8 @@ class PieceTokenizer:
                 *(lambda w: (w.words, w.word_rows))(basic_tokenizer.basic_tokenize(texts, tables, do_lower_case)),
                 nrows=tf.shape(texts, out_type=tf.int64)[0]),
             input_signature=[tf.TensorSpec([None], tf.string)])
+        # SQuAD post-processing asks for the same original spans again and again (n-best candidates).
+        self.basic_tokenize = functools.lru_cache(maxsize=1 << 16)(self._basic_tokenize)
 
     def tokenize_words(self, texts: Sequence[str]) -> list[list[str]]:
         """Word pieces of each text: list (len = len(texts)) of lists of vocabulary strings."""
@@ -52,7 +55,8 @@ class PieceTokenizer:
         except KeyError as error:
             raise KeyError(f"token {error.args[0]!r} is not in the vocabulary {self.tokenizer.vocab_file}") from None
 
-    def basic_tokenize(self, text: str) -> list[str]:
-        """The reference `BasicTokenizer(do_lower_case).tokenize(text)`: list of words (str)."""
+    def _basic_tokenize(self, text: str) -> tuple[str, ...]:
+        """The reference `BasicTokenizer(do_lower_case).tokenize(text)`: the words (str); cached as
+        `basic_tokenize`."""
         words = self._words(tf.constant([text], tf.string))[0].numpy()
-        return [w.decode("utf-8") for w in words]
+        return tuple(w.decode("utf-8") for w in words)
