@@ -6,7 +6,9 @@ job: {"exports": {key: directory}, "calls": [(key, signature name, {input name: 
 result: {"modules": [keras/keras_bert/... modules imported], "ops": {key: sorted ops},
 "not_in_core": {key: ops unregistered before tensorflow_text}, "unregistered": {key: ops unregistered after},
 "signatures": {key: {name: {"inputs": {n: (dtype, shape)}, "outputs": {n: (dtype, shape)}}}},
-"calls": [{output: numpy array} or {"error": (exception type, message)}]}.
+"calls": [{output: numpy array} or {"error": (exception type, message)}], "stored": {key: {"do_lower_case",
+"vocab" (the asset's text)}}}. A signature name "callable:__call__" or "callable:mlm" calls the root object or
+its `.mlm` instead (TF Hub's Python API); "warmup:<name>" replays a warm-up request through signature <name>.
 """
 import pickle
 import sys
@@ -51,8 +53,14 @@ def main() -> None:
     calls = []
     for key, signature, inputs in job["calls"]:
         try:
-            name = signature.removeprefix("warmup:")  # a warm-up request replayed
-            outputs = loaded[key].signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+            if signature.startswith("callable:"):  # the TF Hub-style Python API: model(inputs), model.mlm(inputs)
+                path = signature.removeprefix("callable:")
+                function = loaded[key] if path == "__call__" else getattr(loaded[key], path)
+                outputs = function({k: tf.constant(v) for k, v in inputs.items()})
+                outputs.update({f"encoder_outputs_{i}": v for i, v in enumerate(outputs.pop("encoder_outputs"))})
+            else:
+                name = signature.removeprefix("warmup:")  # a warm-up request replayed
+                outputs = loaded[key].signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
             calls.append({k: v.numpy() for k, v in outputs.items()})
         except Exception as error:  # noqa: BLE001  Reported to the test, which says what it expects.
             calls.append({"error": (type(error).__name__, str(error))})
@@ -61,6 +69,9 @@ def main() -> None:
                                                                          "saved_models")),
         "ops": {key: sorted(o) for key, o in ops.items()}, "not_in_core": not_in_core, "unregistered": unregistered,
         "signatures": signatures, "calls": calls,
+        "stored": {key: {"do_lower_case": bool(model.do_lower_case.numpy()),
+                         "vocab": open(model.vocab_file.asset_path.numpy().decode(), encoding="utf-8").read()}
+                   for key, model in loaded.items()},
     }
     with open(result_file, "wb") as f:
         pickle.dump(result, f)

@@ -39,6 +39,13 @@ TRAIN = textwrap.dedent("""
     dataset = (tf.data.Dataset.from_tensor_slices((texts, labels)).batch(16)
                .map(lambda text, label: (preprocess(text), label)).cache())
 
+    # TF Hub's encoder API: `training=True` turns dropout on (hidden_dropout_prob 0.1 in this config).
+    hub_encoder = tf.saved_model.load(work + "/encoder")
+    batch = next(iter(dataset))[0]
+    pooled = [hub_encoder(batch, training=training)["pooled_output"].numpy() for training in (False, False, True)]
+    dropout = {"inference_repeatable": bool(np.array_equal(pooled[0], pooled[1])),
+               "training_differs": bool(not np.allclose(pooled[0], pooled[2]))}
+
     strategy = distribute.create_strategy("mirrored")
     epochs, steps = 12, 2
     with strategy.scope():
@@ -55,7 +62,7 @@ TRAIN = textwrap.dedent("""
     print(json.dumps({
         "replicas": strategy.num_replicas_in_sync, "losses": history.history["loss"],
         "encoder_weights": len(before), "changed": int(changed),
-        "distributed": type(encoder.trainable_weights[0].value).__name__,
+        "distributed": type(encoder.trainable_weights[0].value).__name__, **dropout,
     }))
 """)
 
@@ -82,3 +89,7 @@ def test_every_encoder_weight_is_fine_tuned(trained):
 def test_loss_falls(trained):
     losses = trained["losses"]
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_training_argument_of_the_hub_api_turns_dropout_on(trained):
+    assert trained["inference_repeatable"] and trained["training_differs"]

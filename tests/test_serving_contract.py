@@ -98,6 +98,8 @@ def calls(exported, shared_data):
         ("classifier_encoder", "serving_default", ids),
         ("encoder", "serving_default", ids),
         ("encoder", "mlm", {**ids, "masked_lm_positions": positions}),
+        ("encoder", "callable:__call__", ids),
+        ("encoder", "callable:mlm", {**ids, "masked_lm_positions": positions}),
         ("preprocessing", "serving_default", {"text": texts64}),
         ("squad", "serving_default", {"question": strings(q.encode() for q in questions),
                                       "context": strings(c.encode() for c in contexts)}),
@@ -257,13 +259,15 @@ def test_encoders_equal_keras_models(exported, fresh, calls):
     pretrainer = exported["models"]["pretrainer"]
     expected = pretrainer({**ids, "masked_lm_positions": positions})
     encoder_outputs = pretrainer.encoder(ids)["encoder_outputs"]
-    for signature in ("serving_default", "mlm"):
+    for signature in ("serving_default", "mlm", "callable:__call__", "callable:mlm"):
         got = _call(fresh, calls, "encoder", signature)
         np.testing.assert_allclose(got["pooled_output"], expected["pooled_output"], atol=1e-5)
         np.testing.assert_allclose(got["default"], expected["pooled_output"], atol=1e-5)
         np.testing.assert_allclose(got["sequence_output"], expected["sequence_output"], atol=1e-5)
         np.testing.assert_allclose(got["encoder_outputs_0"], encoder_outputs[0], atol=1e-5)
-    np.testing.assert_allclose(_call(fresh, calls, "encoder", "mlm")["mlm_logits"], expected["mlm_logits"], atol=1e-4)
+    for signature in ("mlm", "callable:mlm"):
+        np.testing.assert_allclose(_call(fresh, calls, "encoder", signature)["mlm_logits"], expected["mlm_logits"],
+                                   atol=1e-4)
     fine_tuned = exported["models"]["classifier"].encoder(ids)
     np.testing.assert_allclose(_call(fresh, calls, "classifier_encoder", "serving_default")["sequence_output"],
                                fine_tuned["sequence_output"], atol=1e-5)
@@ -471,3 +475,9 @@ def test_rest_client_against_a_predict_endpoint(loaded):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_vocabulary_and_lower_case_are_stored_with_every_export(fresh, uncased_vocab):
+    vocab = uncased_vocab.read_text(encoding="utf-8")
+    for key, stored in fresh["stored"].items():
+        assert stored["do_lower_case"] is True and stored["vocab"] == vocab, key
