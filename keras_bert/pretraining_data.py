@@ -18,8 +18,9 @@ the reference's, step for step, on token spans instead of token lists:
 
 Randomness differs from the reference's single `random.Random` stream (results are not
 bit-identical) but follows the same distributions; output is deterministic given `random_seed`,
-whatever the number of worker processes. Documents are split into fixed work units, each with its
-own seed, spread over `num_workers` processes.
+whatever the number of workers. All cores are used: tokenizing and masking run on `num_workers`
+threads (eager TensorFlow ops release the GIL); pairing splits documents into fixed work units,
+each with its own seed, spread over `num_workers` processes on large corpora.
 
 Bad input: a glob matching nothing, a missing or unreadable file (names the file), a missing
 vocabulary (names it), a corpus without any token (error). Single-segment documents (always a
@@ -29,6 +30,8 @@ truncated) are counted in the returned summary.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import dataclasses
 import multiprocessing
 import os
@@ -50,6 +53,8 @@ _TOKENIZE_BATCH = 4096
 _EAGER_TOKENIZE_LINES = 200_000
 _INSTANCE_BATCH = 4096
 _DOCUMENTS_PER_TASK = 2048
+# Below this many document passes, forking worker processes costs more than it saves.
+_MIN_DOCUMENT_PASSES_FOR_WORKERS = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,9 +136,13 @@ def read_corpus(input_files: Sequence[str]) -> list[list[str]]:
     return corpus
 
 
-def _tokenized_lines(tokenizer: BertTokenizer, lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tokenizes lines (eagerly, or in parallel batches for large corpora) → (ids int32 [tokens],
-    word_starts bool [tokens], tokens per line int64 [lines])."""
+def _tokenized_lines(tokenizer: BertTokenizer, lines: list[str],
+                     num_threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tokenizes lines → (ids int32 [tokens], word_starts bool [tokens], tokens per line int64 [lines]).
+
+    Up to `_EAGER_TOKENIZE_LINES` lines: eagerly, in `num_threads` chunks on as many threads (eager
+    ops release the GIL). More: parallel batches through a tf.data map.
+    """
 
     def tokenize(texts):
         pieces = tokenizer(texts)
@@ -145,11 +154,14 @@ def _tokenized_lines(tokenizer: BertTokenizer, lines: list[str]) -> tuple[np.nda
     if not lines:
         return np.zeros([0], np.int32), np.zeros([0], bool), np.zeros([0], np.int64)
     if len(lines) <= _EAGER_TOKENIZE_LINES:
-        batch_ids, batch_starts, batch_lengths = tokenize(tf.constant(lines, tf.string))
-        return batch_ids.numpy(), batch_starts.numpy(), batch_lengths.numpy()
+        chunk = -(-len(lines) // max(1, num_threads))
+        with concurrent.futures.ThreadPoolExecutor(max(1, num_threads)) as pool:
+            parts = list(pool.map(lambda first: [t.numpy() for t in tokenize(tf.constant(lines[first:first + chunk]))],
+                                  range(0, len(lines), chunk)))
+        return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))
     dataset = tf.data.Dataset.from_tensor_slices(tf.constant(lines, tf.string))
     dataset = dataset.batch(_TOKENIZE_BATCH).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
-    ids, starts, lengths = [np.zeros([0], np.int32)], [np.zeros([0], bool)], [np.zeros([0], np.int64)]
+    ids, starts, lengths = [], [], []
     with tqdm.tqdm(total=len(lines), unit="line", desc="tokenizing", leave=False) as progress:
         for batch_ids, batch_starts, batch_lengths in dataset.as_numpy_iterator():
             ids.append(batch_ids)
@@ -159,8 +171,10 @@ def _tokenized_lines(tokenizer: BertTokenizer, lines: list[str]) -> tuple[np.nda
     return np.concatenate(ids), np.concatenate(starts), np.concatenate(lengths)
 
 
-def tokenize_corpus(corpus: list[list[str]], tokenizer: BertTokenizer) -> TokenizedCorpus:
-    """Lines per file (from `read_corpus`) → `TokenizedCorpus`, empty documents removed."""
+def tokenize_corpus(corpus: list[list[str]], tokenizer: BertTokenizer,
+                    num_threads: int | None = None) -> TokenizedCorpus:
+    """Lines per file (from `read_corpus`) → `TokenizedCorpus`, empty documents removed.
+    `num_threads` defaults to the number of cores."""
     texts: list[str] = []
     document_of_line: list[int] = []
     document = 0
@@ -172,7 +186,7 @@ def tokenize_corpus(corpus: list[list[str]], tokenizer: BertTokenizer) -> Tokeni
                 document_of_line.append(document)
             else:
                 document += 1
-    ids, word_starts, lengths = _tokenized_lines(tokenizer, texts)
+    ids, word_starts, lengths = _tokenized_lines(tokenizer, texts, num_threads or os.cpu_count() or 1)
     keep = lengths > 0  # A line without tokens is neither a segment nor a document boundary.
     lengths = lengths[keep]
     documents = np.asarray(document_of_line, np.int64)[keep]
@@ -276,7 +290,9 @@ def create_instance_spans(corpus: TokenizedCorpus, options: PretrainingDataOptio
              for dupe in passes
              for first in range(0, corpus.num_documents, _DOCUMENTS_PER_TASK)]
     progress = dict(total=len(units), unit="unit", desc="creating instances", leave=False, disable=len(units) < 2)
-    if num_workers > 1 and len(units) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    document_passes = corpus.num_documents * len(passes)
+    if (num_workers > 1 and len(units) > 1 and document_passes >= _MIN_DOCUMENT_PASSES_FOR_WORKERS
+            and "fork" in multiprocessing.get_all_start_methods()):
         _WORK.update(corpus=corpus, options=options)
         try:
             # Workers run pure Python/NumPy on the inherited `_WORK`; no TensorFlow in the children.
@@ -315,11 +331,11 @@ def pack_instances(spans: tf.Tensor, ids: tf.Tensor, word_starts: tf.Tensor, seq
 
 
 def _serialized_instances(spans: np.ndarray, corpus: TokenizedCorpus, options: PretrainingDataOptions,
-                          special: dict[str, int]) -> Iterator[tf.Tensor]:
+                          special: dict[str, int], num_threads: int = 1) -> Iterator[tf.Tensor]:
     """Serialized `tf.train.Example` batches (string [<= _INSTANCE_BATCH]) in span order.
 
-    Runs eagerly, batch by batch: each op works on a whole batch (with TensorFlow's intra-op
-    threads), and skipping a tf.data trace of this graph saves more than parallel batches gain.
+    Runs eagerly (a tf.data trace of this graph costs more than it saves), `num_threads` batches
+    at a time: eager TensorFlow ops release the GIL, so threads use all cores.
     """
     ids = tf.constant(corpus.ids)
     word_starts = tf.constant(corpus.word_starts)
@@ -345,8 +361,19 @@ def _serialized_instances(spans: np.ndarray, corpus: TokenizedCorpus, options: P
             "next_sentence_labels": batch_spans[:, 4:5],
         })
 
-    for batch_index, first in enumerate(range(0, len(spans), _INSTANCE_BATCH)):
-        yield instance_batch(tf.constant(batch_index, tf.int64), tf.constant(spans[first:first + _INSTANCE_BATCH]))
+    def batch_at(batch_index: int) -> tf.Tensor:
+        first = batch_index * _INSTANCE_BATCH
+        return instance_batch(tf.constant(batch_index, tf.int64), tf.constant(spans[first:first + _INSTANCE_BATCH]))
+
+    num_batches = -(-len(spans) // _INSTANCE_BATCH)
+    with concurrent.futures.ThreadPoolExecutor(max(1, num_threads)) as pool:
+        pending: collections.deque = collections.deque()
+        for batch_index in range(num_batches):
+            pending.append(pool.submit(batch_at, batch_index))
+            if len(pending) >= 2 * num_threads:  # a bounded window keeps memory flat
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def load_tokenizer(vocab_file: str, do_lower_case: bool) -> tuple[BertTokenizer, dict[str, int]]:
@@ -375,7 +402,8 @@ def create_pretraining_data(
       output_files: comma-separated paths or a list; instances go round-robin over them (shards).
       vocab_file: WordPiece vocabulary; do_lower_case: the reference flag.
       options: instance-shaping flags.
-      num_workers: processes for instance creation (default: all cores).
+      num_workers: threads for tokenizing and masking, processes for pairing large corpora
+        (default: all cores).
 
     Returns:
       A `PretrainingDataSummary`.
@@ -383,14 +411,15 @@ def create_pretraining_data(
     input_files = pretraining_records.expand_file_patterns(input_patterns)
     outputs = [f.strip() for f in output_files.split(",")] if isinstance(output_files, str) else list(output_files)
     tokenizer, special = load_tokenizer(vocab_file, do_lower_case)
-    corpus = tokenize_corpus(read_corpus(input_files), tokenizer)
+    num_workers = num_workers or os.cpu_count() or 1
+    corpus = tokenize_corpus(read_corpus(input_files), tokenizer, num_workers)
     if corpus.num_documents == 0:
         raise ValueError(f"no tokens in the input files {', '.join(input_files)}")
-    spans = create_instance_spans(corpus, options, num_workers or os.cpu_count() or 1)
+    spans = create_instance_spans(corpus, options, num_workers)
     spans = spans[np.random.default_rng(options.random_seed).permutation(len(spans))]
     with pretraining_records.PretrainingRecordWriter(outputs) as writer:
         with tqdm.tqdm(total=len(spans), unit="instance", desc="writing") as progress:
-            for serialized in _serialized_instances(spans, corpus, options, special):
+            for serialized in _serialized_instances(spans, corpus, options, special, num_workers):
                 writer.write(serialized)
                 progress.update(int(serialized.shape[0]))
     segments_per_document = np.diff(corpus.document_offsets)
