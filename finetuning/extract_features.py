@@ -139,6 +139,7 @@ def _define_flags() -> None:
     flags.DEFINE_string("layers", defaults["layers"], "Comma-separated layer indexes (negative from the top).")
     flags.DEFINE_integer("batch_size", defaults["batch_size"], "Batch size for predictions.")
     finetuning.define_model_flags(defaults, train=False)
+    flags.adopt_module_key_flags(finetuning)  # list the shared flags in --help
     flags.mark_flags_as_required(["input_file", "output_file", "vocab_file", "bert_config_file", "init_checkpoint"])
 
 

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import finetuning
+from keras_bert import distribute, finetuning
 from keras_bert.data.classification_dataset import classification_dataset
 from keras_bert.data.generic_task import GenericTask
 from keras_bert.data.glue import InputExample, get_task
@@ -169,6 +169,8 @@ def _define_flags() -> None:
                         "(default: the sorted labels of the training file).")
     flags.DEFINE_bool("is_regression", defaults["is_regression"], "generic task: labels are numbers.")
     finetuning.define_model_flags(defaults)
+    flags.adopt_module_key_flags(finetuning)  # list the shared flags in --help
+    flags.adopt_module_key_flags(distribute)
     flags.mark_flags_as_required(["task_name", "data_dir"])
 
 

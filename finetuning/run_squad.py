@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import keras
 import numpy as np
 
-from keras_bert import finetuning
+from keras_bert import distribute, finetuning
 from keras_bert.data import squad
 from keras_bert.data.piece_tokenizer import PieceTokenizer
 from keras_bert.models import BertSpanLabeler
@@ -162,6 +162,8 @@ def _define_flags() -> None:
     flags.DEFINE_float("null_score_diff_threshold", defaults["null_score_diff_threshold"],
                        "Predict no answer when null score − best non-null score exceeds this.")
     finetuning.define_model_flags(defaults)
+    flags.adopt_module_key_flags(finetuning)  # list the shared flags in --help
+    flags.adopt_module_key_flags(distribute)
 
 
 def main(argv) -> None:

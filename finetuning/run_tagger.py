@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import keras
 import tensorflow as tf
 
-from keras_bert import finetuning
+from keras_bert import distribute, finetuning
 from keras_bert.data import conll
 from keras_bert.data.piece_tokenizer import PieceTokenizer
 from keras_bert.models import BertTokenClassifier
@@ -131,6 +131,8 @@ def _define_flags() -> None:
     flags.DEFINE_bool("do_eval", defaults["do_eval"], "Whether to evaluate on --eval_file.")
     flags.DEFINE_integer("eval_batch_size", defaults["eval_batch_size"], "Batch size for eval.")
     finetuning.define_model_flags(defaults)
+    flags.adopt_module_key_flags(finetuning)  # list the shared flags in --help
+    flags.adopt_module_key_flags(distribute)
 
 
 def main(argv) -> None:

@@ -194,3 +194,4 @@ def define_model_flags(defaults: dict[str, Any], *, train: bool = True) -> None:
         flags.DEFINE_integer("seed", defaults.get("seed"), "Random seed (weights, dropout, shuffling).")
         distribute.define_distribution_flags()
         flags.mark_flags_as_required(["vocab_file", "bert_config_file", "output_dir"])
+
