@@ -55,6 +55,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from keras_bert import upstream_workarounds
 from keras_bert.encoder import ENCODER_INPUTS, BertEncoder
 from keras_bert.models import BertPretrainer
 from keras_bert.tokenization import BertPreprocessor
@@ -177,10 +178,7 @@ def _char_offsets(texts: tf.Tensor, byte_offsets: tf.Tensor) -> tf.Tensor:
     """
     _, starts = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="replace")
     dense_starts = starts.to_tensor(default_value=tf.int64.max)
-    # One padding column on both: LowerBound rejects [0, 0] operands (TF 2.20), e.g. an empty batch.
-    dense_starts = tf.pad(dense_starts, [[0, 0], [0, 1]], constant_values=tf.int64.max)
-    values = tf.pad(tf.cast(byte_offsets, tf.int64), [[0, 0], [0, 1]])
-    return tf.searchsorted(dense_starts, values, side="left", out_type=tf.int64)[:, :-1]
+    return upstream_workarounds.searchsorted_rows(dense_starts, tf.cast(byte_offsets, tf.int64), side="left")
 
 
 def _check_same_batch(first: tf.Tensor, second: tf.Tensor, names: tuple[str, str]) -> None:

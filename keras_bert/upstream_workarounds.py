@@ -98,3 +98,27 @@ def apply_multi_worker_fit_workaround() -> None:
     trainer_class._maybe_symbolic_build = _patched_maybe_symbolic_build(
         trainer_class._maybe_symbolic_build)
     tf_trainer.reduce_per_replica = _patched_reduce_per_replica(tf_trainer.reduce_per_replica)
+
+
+# tf.searchsorted (LowerBound/UpperBound kernels) fails on 2-D operands whose last dimension is 0 — e.g. a
+# batch of 0 strings — with "Leading dim_size of both tensors must match", although the leading dimensions
+# match. No upstream issue found; tensorflow/tensorflow#57419 fixed an empty sorted sequence only.
+# Verified on these TensorFlow versions by tests/test_model_export.py.
+EMPTY_SEARCHSORTED_BROKEN_VERSIONS = ("2.20.0",)
+
+
+def searchsorted_rows(sorted_sequence: tf.Tensor, values: tf.Tensor, side: str = "left",
+                      out_type=tf.int64) -> tf.Tensor:
+    """`tf.searchsorted` row by row, [batch, n] and [batch, k] → [batch, k], also for n == 0 or k == 0.
+
+    Pads one column to both operands (the sequence with its dtype's maximum, so no result changes) and
+    drops the extra result column. Raises RuntimeError on a TensorFlow version where this was not verified.
+    """
+    if tf.__version__ not in EMPTY_SEARCHSORTED_BROKEN_VERSIONS:
+        raise RuntimeError(
+            f"tensorflow {tf.__version__}: searchsorted_rows in keras_bert/upstream_workarounds.py was verified "
+            f"only on {', '.join(EMPTY_SEARCHSORTED_BROKEN_VERSIONS)}; run tests/test_model_export.py and drop "
+            "the padding if plain tf.searchsorted accepts [0, 0] operands, otherwise add this version.")
+    padded_sequence = tf.pad(sorted_sequence, [[0, 0], [0, 1]], constant_values=sorted_sequence.dtype.max)
+    padded_values = tf.pad(values, [[0, 0], [0, 1]])
+    return tf.searchsorted(padded_sequence, padded_values, side=side, out_type=out_type)[:, :-1]

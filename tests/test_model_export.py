@@ -10,7 +10,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 import keras_bert
-from keras_bert import model_export
+from keras_bert import model_export, upstream_workarounds
 from keras_bert.data import squad
 from keras_bert.tokenization import BertPreprocessor
 from saved_models import client, export
@@ -102,3 +102,15 @@ def test_example_models_config_parses_as_tf_serving_config():
     parsed = model_server_config_pb2.ModelServerConfig()
     text_format.Parse((repo_root() / "saved_models" / "models.config").read_text(), parsed)
     assert [c.base_path for c in parsed.model_config_list.config][0] == "/models/bert_classifier"
+
+
+def test_searchsorted_workaround_is_needed_and_works():
+    empty_rows, values = tf.zeros([0, 0], tf.int64), tf.zeros([0, 2], tf.int64)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Leading dim_size of both tensors must match"):
+        tf.searchsorted(empty_rows, values)
+    assert upstream_workarounds.searchsorted_rows(empty_rows, values).shape == (0, 2)
+    sequence = tf.constant([[0, 2, 5], [1, 1, 9]], tf.int64)
+    probe = tf.constant([[0, 3, 6], [1, 9, 10]], tf.int64)
+    for side in ("left", "right"):
+        np.testing.assert_array_equal(upstream_workarounds.searchsorted_rows(sequence, probe, side=side),
+                                      tf.searchsorted(sequence, probe, side=side, out_type=tf.int64))
