@@ -40,8 +40,10 @@ offsets count each such byte as one U+FFFD); empty strings pack to `[CLS] [SEP]`
 `max_seq_length` word pieces is truncated as the reference does; a text_a/text_b or question/context
 batch-size mismatch is an InvalidArgument error naming both inputs.
 
-Minimum TensorFlow Serving version: 2.12 for every export here (TF core ops plus TF-Text's
-FastWordpieceTokenize, present in the TF-Text 2.12.1 that Serving 2.12–2.19 bundle; no RoundRobinTrim).
+Minimum TensorFlow Serving version: 2.20.0, verified (tests/test_serving_contract.py: every op of every export
+is registered by TF 2.20 core or TF-Text 2.20). The TF-Text ops used — FastWordpieceTokenizeWithOffsets, and
+TFText>WhitespaceTokenizeWithOffsetsV2 (tagger only) — predate the TF-Text 2.12.1 that Serving 2.12–2.19
+bundle, and RoundRobinTrim is not used; but Serving < 2.20 was not tested, for TF-Text or TF core ops.
 """
 from __future__ import annotations
 
