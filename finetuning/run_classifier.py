@@ -7,7 +7,8 @@ columns (`--text_a_column`, `--text_b_column`, `--label_column`, `--label_list`,
 
 Writes to `--output_dir`: `eval_results.txt` (`key = value`), `test_results.tsv` (one row per test example:
 class probabilities, tab-separated, or the predicted score for regression), and after training the task
-model as `bert_model.ckpt.*` + `bert_config.json`, `model.keras`, `vocab.txt` and `task_info.json`.
+model as `bert_model.ckpt.*` + `bert_config.json`, `model.keras`, `vocab.txt` and `task_info.json` (with
+`pair_input`: whether the task takes text pairs).
 
   python finetuning/run_classifier.py --task_name=sst-2 --data_dir=glue/SST-2 --vocab_file=vocab.txt \
     --bert_config_file=bert_config.json --init_checkpoint=bert_model.ckpt --do_train --do_eval \
@@ -122,7 +123,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
             save_checkpoints_steps, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
         task_info = {"task": "classifier", "task_name": task_name, "labels": labels,
                      "is_regression": task.is_regression, "do_lower_case": do_lower_case,
-                     "max_seq_length": max_seq_length}
+                     "max_seq_length": max_seq_length, "pair_input": train_examples[0].text_b is not None}
         result.update(finetuning.save_task_outputs(model, output_dir, vocab_file, task_info))
 
     if do_eval:

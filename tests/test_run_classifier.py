@@ -108,7 +108,7 @@ def test_full_program_from_google_checkpoint_writes_every_output(shared_data, un
         assert (out / name).is_file(), name
     info = json.loads((out / "task_info.json").read_text())
     assert info == {"task": "classifier", "task_name": "sst-2", "labels": ["0", "1"], "is_regression": False,
-                    "do_lower_case": True, "max_seq_length": 32}
+                    "do_lower_case": True, "max_seq_length": 32, "pair_input": False}
     assert (out / "vocab.txt").read_bytes() == uncased_vocab.read_bytes()
     results = (out / "eval_results.txt").read_text()
     assert "eval_accuracy = " in results and "global_step = 6\n" in results  # int(96 / 16 * 1)
@@ -152,6 +152,7 @@ def test_generic_jsonl_regression_as_module(uncased_vocab, tiny_config_file, tmp
     assert set(results) == {"eval_pearson", "eval_spearman", "eval_loss", "global_step"}
     info = json.loads((out / "task_info.json").read_text())
     assert info["labels"] == [] and info["is_regression"] is True and info["task_name"] == "generic"
+    assert info["pair_input"] is True
 
 
 def test_bad_input_names_file_and_row(uncased_vocab, tiny_config_file, tmp_path):
