@@ -17,7 +17,8 @@ Typical use (compile first, inside `strategy.scope()`)::
 A run killed at any moment (SIGKILL included) and restarted with the same command restores the
 last checkpoint and continues from its step with the same optimizer state, losing at most
 `save_checkpoints_steps` steps. Under multi-worker training only the chief writes to `output_dir`;
-the other workers save into a scratch folder they delete (every worker has to take part in saving).
+the other workers save into a scratch folder they delete right away (every worker takes part in
+saving).
 """
 from __future__ import annotations
 
@@ -116,7 +117,11 @@ class StepCheckpoint(keras.callbacks.Callback):
         if step == self._last_saved:
             return None
         self._last_saved = step
-        return self._ensure_manager().save(checkpoint_number=step)
+        prefix = self._ensure_manager().save(checkpoint_number=step)
+        if self._scratch_dir is not None:  # a non-chief worker only takes part in saving
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
+            return None
+        return prefix
 
     def on_train_begin(self, logs=None):
         self._ensure_manager()
@@ -131,8 +136,6 @@ class StepCheckpoint(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.save()
-        if self._scratch_dir is not None:
-            shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
 
 class StepLogger(keras.callbacks.Callback):

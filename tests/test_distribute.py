@@ -78,14 +78,14 @@ def test_two_workers_train_to_identical_weights(tmp_path, setup):
         return [json.dumps(dict(
             output_dir=str(tmp_path / "out"), bert_config_file=setup["bert_config_file"],
             input_file=setup["input_file"], max_seq_length=TINY_SEQ, max_predictions_per_seq=TINY_PREDICTIONS,
-            do_train=True, train_batch_size=8, num_train_steps=4, num_warmup_steps=1, save_checkpoints_steps=2,
+            do_train=True, train_batch_size=8, num_train_steps=5, num_warmup_steps=1, save_checkpoints_steps=2,
             learning_rate=1e-3, strategy="multi_worker", verbose=0,
             weights_file=str(tmp_path / f"weights_{index}.npz")))]
 
     codes, outputs = _run_two_workers(WORKER.format(repo=str(REPO)), arguments, timeout=150)
     for code, (stdout, stderr) in zip(codes, outputs):
         assert code == 0, stderr[-4000:]
-        assert "GLOBAL_STEP 4 WORKAROUND True REPLICAS 2" in stdout
+        assert "GLOBAL_STEP 5 WORKAROUND True REPLICAS 2" in stdout
     first, second = np.load(tmp_path / "weights_0.npz"), np.load(tmp_path / "weights_1.npz")
     assert len(first.files) == len(second.files) > 10
     for name in first.files:
@@ -93,7 +93,9 @@ def test_two_workers_train_to_identical_weights(tmp_path, setup):
     # Only the chief (worker 0) wrote the shared outputs; worker 1's scratch checkpoints are gone.
     out = tmp_path / "out"
     assert (out / "bert_model.ckpt.index").exists()
-    assert tf.train.latest_checkpoint(str(out / "checkpoints")).endswith("ckpt-4")
+    # Steps 1-4 in one fit call, step 5 in a second one (epochs of save_checkpoints_steps).
+    saved = tf.train.get_checkpoint_state(str(out / "checkpoints")).all_model_checkpoint_paths
+    assert [int(p.rsplit("-", 1)[1]) for p in saved] == [2, 4, 5]
     assert not [p for p in os.listdir(out / "checkpoints") if p.startswith(".scratch")]
 
 
