@@ -137,13 +137,21 @@ def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str, task
         "vocab_file": os.path.join(output_dir, VOCAB_FILE),
         "task_info_file": os.path.join(output_dir, TASK_INFO_FILE),
     }
-    model.save(paths["model_file"])
+    _inference_copy(model).save(paths["model_file"])
     if os.path.abspath(vocab_file) != os.path.abspath(paths["vocab_file"]):
         shutil.copyfile(vocab_file, paths["vocab_file"])
     with open(paths["task_info_file"], "w", encoding="utf-8") as f:
         json.dump(task_info, f, indent=2, ensure_ascii=False)
         f.write("\n")
     return paths
+
+
+def _inference_copy(model: keras.Model) -> keras.Model:
+    """The model with its weights but no compile state, so that `model.keras` loads in any process that
+    imports keras_bert (the optimizer's state is in the training checkpoints, not needed to serve)."""
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def write_eval_results(path: str, results: dict[str, Any]) -> None:

@@ -122,6 +122,13 @@ def test_full_program_from_google_checkpoint_writes_every_output(shared_data, un
     changed = [n for n in arrays if n in saved and not np.array_equal(arrays[n], saved[n])]
     assert "bert/encoder/layer_1/output/dense/kernel" in changed
 
+    # model.keras loads in a fresh process that imports only keras_bert (no compile state inside).
+    code = ("import sys, keras, keras_bert; m = keras.saving.load_model(sys.argv[1]); "
+            "print(type(m).__name__, getattr(m, 'optimizer', None) is None)")
+    load = subprocess.run([sys.executable, "-c", code, str(out / "model.keras")], capture_output=True, text=True,
+                          timeout=120)
+    assert load.stdout.split() == ["BertClassifier", "True"], load.stderr[-2000:]
+
     # test_results.tsv: one row of 2 probabilities per test example, as model.keras predicts them.
     rows = np.loadtxt(out / "test_results.tsv", delimiter="\t", ndmin=2)
     assert rows.shape == (7, 2)
