@@ -122,7 +122,7 @@ def load_task_model(model_dir: str | os.PathLike, info: dict[str, Any]) -> keras
     """The fine-tuned Keras model: `model.keras`, else the Google checkpoint `bert_model.ckpt` + `bert_config.json`."""
     model_dir = pathlib.Path(model_dir)
     if (model_dir / "model.keras").is_file():
-        return keras.saving.load_model(model_dir / "model.keras")
+        return keras.saving.load_model(model_dir / "model.keras", compile=False)  # serving needs no optimizer
     if not (model_dir / "bert_model.ckpt.index").is_file():
         raise FileNotFoundError(f"{model_dir} holds neither model.keras nor bert_model.ckpt.index")
     config = keras_bert.BertConfig.from_json_file(model_dir / "bert_config.json")
