@@ -136,6 +136,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
                                                                  else "classification")
         metrics = {f"eval_{k}": v for k, v in classification_metrics(metric_task, gold, predicted).items()}
         metrics["eval_loss"] = _eval_loss(gold, logits, task.is_regression)
+        metrics["loss"] = metrics["eval_loss"]  # the reference's Estimator reports the mean loss twice
         metrics["global_step"] = finetuning.global_step(model)
         result["eval"] = metrics
         result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)

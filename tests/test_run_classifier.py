@@ -67,7 +67,7 @@ def test_cola_reports_matthews_correlation_of_its_predictions(shared_data, uncas
                             max_seq_length=32, learning_rate=1e-3, num_train_epochs=1.0, seed=2)
     lines = (out / "eval_results.txt").read_text().splitlines()
     assert [line.split(" = ")[0] for line in lines] == ["eval_accuracy", "eval_loss", "eval_matthews_corrcoef",
-                                                         "global_step"]
+                                                         "global_step", "loss"]
     # Recompute from the saved model's predictions on the dev rows, with scikit-learn.
     model = keras.saving.load_model(out / "model.keras")
     examples = get_task("cola").get_dev_examples(data)
@@ -156,7 +156,8 @@ def test_generic_jsonl_regression_as_module(uncased_vocab, tiny_config_file, tmp
                        module=True)
     assert run.returncode == 0, run.stderr[-3000:]
     results = dict(line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines())
-    assert set(results) == {"eval_pearson", "eval_spearman", "eval_loss", "global_step"}
+    assert set(results) == {"eval_pearson", "eval_spearman", "eval_loss", "global_step", "loss"}
+    assert results["loss"] == results["eval_loss"]
     info = json.loads((out / "task_info.json").read_text())
     assert info["labels"] == [] and info["is_regression"] is True and info["task_name"] == "generic"
     assert info["pair_input"] is True
