@@ -26,8 +26,10 @@ carry the vocabulary as an asset (`assets/vocab.txt`) and `do_lower_case` as a b
   start must have its maximal context in the window, length ≤ `max_answer_length`). The answer text is
   the context from the start piece's first character to the end piece's last character (the
   reference's `get_final_text` when its alignment succeeds), invalid UTF-8 bytes in it replaced by U+FFFD.
-  No valid span (e.g. empty context):
-  `answer` "", offsets -1, `score` = float32 min (the reference prints the nonce "empty").
+  No valid span (e.g. empty context): `answer` "", offsets -1, `score` = float32 min (the reference prints
+  the nonce "empty"). With `version_2_with_negative` (SQuAD 2.0) there is one more output,
+  `null_score_diff` float32 [batch] (null score − best span score, as the reference's null_odds), and the
+  answer is "" (offsets -1) when it exceeds `null_score_diff_threshold`.
 
 `export_tagger(...)` — `serving_default`: `text` string [batch] → `tags` string [batch, words],
   `start_char`, `end_char` int64 [batch, words], `num_words` int32 [batch]. Words are the text's
@@ -255,7 +257,8 @@ def export_classifier(model: keras.Model, preprocessor: BertPreprocessor, labels
 
 class _SquadModule(_ExportModule):
     def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, doc_stride: int, max_query_length: int,
-                 max_answer_length: int, n_best_size: int):
+                 max_answer_length: int, n_best_size: int, version_2_with_negative: bool = False,
+                 null_score_diff_threshold: float = 0.0):
         tokenizer = preprocessor.tokenizer
         super().__init__(model, tokenizer.vocab_file, tokenizer.lower_case)
         seq_length = preprocessor.packer.seq_length
@@ -269,6 +272,8 @@ class _SquadModule(_ExportModule):
         self.seq_length, self.doc_stride = seq_length, doc_stride
         self.max_query_length, self.max_answer_length = max_query_length, max_answer_length
         self.n_best_size = min(n_best_size, seq_length)
+        self.version_2_with_negative = version_2_with_negative
+        self.null_score_diff_threshold = null_score_diff_threshold
         # One traced tokenizer for questions and contexts: its Unicode tables are stored only once.
         self.tokenize_with_offsets = tf.function(tokenizer.tokenize_with_offsets, input_signature=[_strings("text")])
         self.answer = tf.function(self._answer, input_signature=[_strings("question"), _strings("context")])
@@ -364,11 +369,18 @@ class _SquadModule(_ExportModule):
         # Invalid bytes inside the span become U+FFFD, so the answer is valid UTF-8 (JSON-safe for TF Serving).
         answer = tf.strings.unicode_transcode(answer, "UTF-8", "UTF-8", errors="replace")
         chars = _char_offsets(context, tf.stack([begin_byte, end_byte], axis=1))
+        outputs = {"score": tf.where(found, example_score, NO_ANSWER_SCORE)}
+        if self.version_2_with_negative:
+            # The reference's SQuAD 2.0 rule: the null score is the smallest [CLS] start + end logit over the
+            # windows; "" is predicted when it exceeds the best span's score by more than the threshold.
+            null_score = tf.math.unsorted_segment_min(start_logits[:, 0] + end_logits[:, 0], window_example, batch)
+            outputs["null_score_diff"] = tf.where(found, null_score - example_score, null_score)
+            found = found & (outputs["null_score_diff"] <= self.null_score_diff_threshold)
         return {
             "answer": tf.where(found, answer, ""),
             "start_char": tf.where(found, chars[:, 0], -1),
             "end_char": tf.where(found, chars[:, 1], -1),
-            "score": tf.where(found, example_score, NO_ANSWER_SCORE),
+            **outputs,
         }
 
     def _top_k_mask(self, logits: tf.Tensor) -> tf.Tensor:
@@ -380,10 +392,12 @@ class _SquadModule(_ExportModule):
 
 def export_squad(model: keras.Model, preprocessor: BertPreprocessor, export_dir: str | os.PathLike, *,
                  doc_stride: int = 128, max_query_length: int = 64, max_answer_length: int = 30,
-                 n_best_size: int = 20) -> None:
+                 n_best_size: int = 20, version_2_with_negative: bool = False,
+                 null_score_diff_threshold: float = 0.0) -> None:
     """Writes a question + context → answer model (module docstring) from a `BertSpanLabeler`
     (outputs `start_logits`, `end_logits` [batch, seq]); flags as the reference's run_squad."""
-    module = _SquadModule(model, preprocessor, doc_stride, max_query_length, max_answer_length, n_best_size)
+    module = _SquadModule(model, preprocessor, doc_stride, max_query_length, max_answer_length, n_best_size,
+                          version_2_with_negative, null_score_diff_threshold)
     module.save(export_dir, {"serving_default": module.answer.get_concrete_function()})
 
 

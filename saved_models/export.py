@@ -171,7 +171,9 @@ def export_finetuned(model_dir: str | os.PathLike, export_base: str | os.PathLik
         warmup = [("serving_default", {"question": _strings(["What is this?"] * 2), "context": _strings(_WARMUP_TEXTS)})]
         write = lambda d: model_export.export_squad(
             model, preprocessor, d, doc_stride=info.get("doc_stride", 128),
-            max_query_length=info.get("max_query_length", 64), max_answer_length=info.get("max_answer_length", 30))
+            max_query_length=info.get("max_query_length", 64), max_answer_length=info.get("max_answer_length", 30),
+            n_best_size=info.get("n_best_size", 20), version_2_with_negative=info.get("version_2_with_negative", False),
+            null_score_diff_threshold=info.get("null_score_diff_threshold", 0.0))
     else:
         warmup = [("serving_default", {"text": _strings(_WARMUP_TEXTS)})]
         write = lambda d: model_export.export_tagger(model, preprocessor, info["labels"], d)

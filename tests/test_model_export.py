@@ -3,6 +3,7 @@ max-context flags against the reference's (`keras_bert.data.squad`), byte → ch
 what the export command reads from a fine-tuning folder, its errors, and the REST client's JSON."""
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -114,3 +115,40 @@ def test_searchsorted_workaround_is_needed_and_works():
     for side in ("left", "right"):
         np.testing.assert_array_equal(upstream_workarounds.searchsorted_rows(sequence, probe, side=side),
                                       tf.searchsorted(sequence, probe, side=side, out_type=tf.int64))
+
+
+def test_squad_2_null_answers_equal_the_reference(tmp_path, shared_data, uncased_vocab):
+    """SQuAD 2.0 selection in the graph (traced here, not saved) against `keras_bert.data.squad`'s."""
+    from keras_bert.data.piece_tokenizer import PieceTokenizer
+    from serving_helpers import SQUAD_SETTINGS
+
+    paragraphs = [p.replace("\n", " ") for p in
+                  (shared_data / "pretraining" / "sample_text.txt").read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    questions = [f"what is {word}?" for word in ("rain", "the star", "this", "it", "recorded", "a cabin")]
+    pairs = [(questions[i % len(questions)], paragraphs[i % len(paragraphs)]) for i in range(12)]
+    path = tmp_path / "squad2.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": c, "qas": [{"id": str(i), "question": q}]}]}
+                                         for i, (q, c) in enumerate(pairs)]}), encoding="utf-8")
+    examples = squad.read_squad_examples(path, is_training=False, version_2_with_negative=True)
+    tokenizer = PieceTokenizer(uncased_vocab, True)
+    seq, stride, query, answer_length = (SQUAD_SETTINGS[k] for k in ("max_seq_length", "doc_stride",
+                                                                     "max_query_length", "max_answer_length"))
+    features = squad.convert_examples_to_features(examples, tokenizer, seq, stride, query, is_training=False)
+    keras.utils.set_random_seed(5)
+    model = keras_bert.BertSpanLabeler(tiny_config(30522))
+    logits = model({"input_word_ids": np.stack([f.input_ids for f in features]).astype(np.int32),
+                    "input_mask": np.stack([f.input_mask for f in features]).astype(np.int32),
+                    "input_type_ids": np.stack([f.segment_ids for f in features]).astype(np.int32)})
+    results = [squad.RawResult(f.unique_id, s, e) for f, s, e in
+               zip(features, logits["start_logits"].numpy(), logits["end_logits"].numpy())]
+    _, _, null_odds = squad.postprocess_predictions(examples, features, results, tokenizer, 20, answer_length,
+                                                    version_2_with_negative=True)
+    threshold = float(np.median(list(null_odds.values())))
+    predictions, _, _ = squad.postprocess_predictions(examples, features, results, tokenizer, 20, answer_length,
+                                                      version_2_with_negative=True, null_score_diff_threshold=threshold)
+    module = model_export._SquadModule(model, BertPreprocessor(uncased_vocab, True, seq), stride, query, answer_length,
+                                       20, version_2_with_negative=True, null_score_diff_threshold=threshold)
+    got = module.answer(tf.constant([q for q, _ in pairs]), tf.constant([c for _, c in pairs]))
+    np.testing.assert_allclose(got["null_score_diff"], [null_odds[str(i)] for i in range(len(pairs))], atol=1e-4)
+    assert [a.decode() for a in got["answer"].numpy()] == [predictions[str(i)] for i in range(len(pairs))]
+    assert "" in predictions.values() and set(predictions.values()) != {""}
