@@ -24,7 +24,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
-import tensorflow as tf
 
 from keras_bert import distribute, finetuning
 from keras_bert.data import conll

@@ -128,7 +128,8 @@ def global_step(model: keras.Model) -> int:
     return int(optimizer.iterations.numpy()) if optimizer is not None else 0
 
 
-def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str, task_info: dict[str, Any]) -> dict[str, str]:
+def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str,
+                      task_info: dict[str, Any]) -> dict[str, str]:
     """Writes the contract files (see the module docstring); returns their paths by key."""
     os.makedirs(output_dir, exist_ok=True)
     paths = {
