@@ -204,3 +204,21 @@ def test_mixed_precision_trains_and_restores_the_callers_policy(shared_data, unc
     assert np.isfinite(result["eval"]["eval_loss"]) and result["eval"]["global_step"] == 3
     # Google-format checkpoints hold float32 whatever the compute precision.
     assert {a.dtype for a in read_checkpoint_arrays(str(out / "bert_model.ckpt")).values()} == {np.dtype("float32")}
+
+
+def test_rerun_resumes_from_the_training_checkpoint(shared_data, uncased_vocab, tiny_config_file, tmp_path, caplog):
+    """As the reference's Estimator resumes from its model_dir: a second run continues the first's steps."""
+    data = tmp_path / "sst2"
+    data.mkdir()
+    _subset(shared_data / "glue/SST-2/train.tsv", data / "train.tsv", 48)
+    kwargs = dict(task_name="sst-2", data_dir=str(data), vocab_file=str(uncased_vocab),
+                  bert_config_file=tiny_config_file, output_dir=str(tmp_path / "out"), do_train=True,
+                  max_seq_length=16, train_batch_size=16, save_checkpoints_steps=2)
+    run_classifier(num_train_epochs=1.0, **kwargs)  # 3 steps: checkpoints 2 and 3
+    first = read_checkpoint_arrays(str(tmp_path / "out" / "bert_model.ckpt"))
+    with caplog.at_level("INFO", logger="keras_bert.finetuning"):
+        run_classifier(num_train_epochs=2.0, **kwargs)  # 6 steps in all: 3 more
+    assert "resuming from step 3 of" in caplog.text
+    assert tf.train.latest_checkpoint(tmp_path / "out" / "checkpoints").endswith("ckpt-6")
+    second = read_checkpoint_arrays(str(tmp_path / "out" / "bert_model.ckpt"))
+    assert not np.array_equal(first["output_weights"], second["output_weights"])
