@@ -14,13 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import sys
 import tempfile
 import time
-
-if __package__ in (None, ""):  # run as a script: import from the repository root, not from benchmarks/
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # (benchmarks/tokenize.py would
-    # otherwise shadow the standard library's tokenize module)
 
 import numpy as np
 import tensorflow as tf

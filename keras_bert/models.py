@@ -9,7 +9,6 @@ import os
 from typing import Any
 
 import keras
-from keras import ops
 
 from keras_bert.config import BertConfig
 from keras_bert.encoder import BertEncoder, encoder_inputs

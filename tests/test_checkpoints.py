@@ -1,5 +1,4 @@
 """Google TF1 checkpoints: loading into every model, head numerics, the save round trip, and errors."""
-import os
 
 import numpy as np
 import pytest

@@ -3,7 +3,6 @@ max_input_chars_per_word=200), id for id, on every sentence of the shared corpor
 adversarial corpus; offsets, special tokens, vocabulary errors and empty input."""
 import csv
 import random
-import unicodedata
 
 import pytest
 import tensorflow as tf

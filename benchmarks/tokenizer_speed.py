@@ -10,8 +10,8 @@ Prints sentences/s, the ratio to ours, and how many rows differ from the referen
 the seeded adversarial corpus of tests/test_tokenization.py (accents, fullwidth forms, CJK, emoji,
 control characters, odd whitespace, long words, invalid UTF-8).
 
-    python -m benchmarks.tokenize                      # uncased, ../shared/data
-    python benchmarks/tokenize.py --passes 5 --cased
+    python -m benchmarks.tokenizer_speed                      # uncased, ../shared/data
+    python benchmarks/tokenizer_speed.py --passes 5 --cased
 """
 from __future__ import annotations
 
