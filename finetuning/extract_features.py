@@ -143,16 +143,5 @@ def _define_flags() -> None:
     flags.mark_flags_as_required(["input_file", "output_file", "vocab_file", "bert_config_file", "init_checkpoint"])
 
 
-def main(argv) -> None:
-    from absl import flags
-
-    del argv
-    logging.basicConfig(level=logging.INFO)
-    extract_features(**finetuning.flag_values(extract_features, flags.FLAGS))
-
-
 if __name__ == "__main__":
-    from absl import app
-
-    _define_flags()
-    app.run(main)
+    finetuning.run_program(extract_features, _define_flags)

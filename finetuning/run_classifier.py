@@ -176,16 +176,5 @@ def _define_flags() -> None:
     flags.mark_flags_as_required(["task_name", "data_dir"])
 
 
-def main(argv) -> None:
-    from absl import flags
-
-    del argv
-    logging.basicConfig(level=logging.INFO)
-    run_classifier(**finetuning.flag_values(run_classifier, flags.FLAGS))
-
-
 if __name__ == "__main__":
-    from absl import app
-
-    _define_flags()
-    app.run(main)
+    finetuning.run_program(run_classifier, _define_flags)

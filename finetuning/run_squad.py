@@ -166,16 +166,5 @@ def _define_flags() -> None:
     flags.adopt_module_key_flags(distribute)
 
 
-def main(argv) -> None:
-    from absl import flags
-
-    del argv
-    logging.basicConfig(level=logging.INFO)
-    run_squad(**finetuning.flag_values(run_squad, flags.FLAGS))
-
-
 if __name__ == "__main__":
-    from absl import app
-
-    _define_flags()
-    app.run(main)
+    finetuning.run_program(run_squad, _define_flags)

@@ -204,3 +204,17 @@ def define_model_flags(defaults: dict[str, Any], *, train: bool = True) -> None:
         distribute.define_distribution_flags()
         flags.mark_flags_as_required(["vocab_file", "bert_config_file", "output_dir"])
 
+
+def run_program(program: Callable, define_flags: Callable[[], None]) -> None:
+    """The absl entry point of a fine-tuning script: defines its flags, parses the command line and
+    calls `program(**flags)` (the script's Python function, named like its flags)."""
+    from absl import app, flags
+
+    define_flags()
+
+    def main(argv) -> None:
+        del argv
+        logging.basicConfig(level=logging.INFO)
+        program(**flag_values(program, flags.FLAGS))
+
+    app.run(main)
