@@ -142,8 +142,11 @@ class StepLogger(keras.callbacks.Callback):
     """Records the fit logs every `log_every_steps` optimizer steps, in memory (`records`) and as
     TensorBoard scalars under `log_dir` (chief only), together with the learning rate.
 
-    Keras's batch logs are running means since the start of the current `fit` epoch, so each
-    record is such a mean at that step (the loss curve, smoothed over at most one epoch).
+    Each record holds the means over the steps since the previous record (the first: that step
+    alone). Keras's batch logs are running means since the start of the current `fit` epoch; they
+    are turned into interval means by differencing the running sums `mean × batches`. That is
+    exact for `loss` (every batch weighs the same: static batch sizes) and close for metrics that
+    weigh batches by their masked-token counts.
     """
 
     def __init__(self, log_dir: str | None, log_every_steps: int = 100):
@@ -155,10 +158,24 @@ class StepLogger(keras.callbacks.Callback):
         self.records: list[dict[str, float]] = []
         self._writer = None
         self._last_logged = -1
+        self._epoch_batches_at_record = 0  # batches of the current epoch at the previous record
+        self._epoch_sums_at_record: dict[str, float] = {}
 
     def on_train_begin(self, logs=None):
         if self.log_dir and self._writer is None and distribute.is_chief(self.model.distribute_strategy):
             self._writer = tf.summary.create_file_writer(self.log_dir)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_batches_at_record, self._epoch_sums_at_record = 0, {}
+
+    def _interval_means(self, batches: int, logs: dict) -> dict[str, float]:
+        """Means over the batches since the previous record, from running means over `batches`."""
+        sums = {name: float(value) * batches for name, value in logs.items()}
+        count = batches - self._epoch_batches_at_record
+        means = {name: (total - self._epoch_sums_at_record.get(name, 0.0)) / count
+                 for name, total in sums.items()}
+        self._epoch_batches_at_record, self._epoch_sums_at_record = batches, sums
+        return means
 
     def _learning_rate(self, step: int) -> float:
         optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
@@ -173,7 +190,7 @@ class StepLogger(keras.callbacks.Callback):
             return
         self._last_logged = step
         record = {"step": step, "learning_rate": self._learning_rate(step),
-                  **{k: float(v) for k, v in (logs or {}).items()}}
+                  **self._interval_means(batch + 1, logs or {})}
         self.records.append(record)
         if self._writer is not None:
             with self._writer.as_default(step=step):

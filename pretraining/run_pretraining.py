@@ -139,7 +139,7 @@ def run_pretraining(
     Returns a dict: `output_dir`; `global_step` (optimizer steps done); `initial_step` (the step a
     resumed run started from, 0 for a fresh one); `history` (per-epoch Keras logs, an epoch being
     `save_checkpoints_steps` steps); `step_logs` (list of dicts with `step`, `learning_rate`, `loss`,
-    `masked_lm_loss`, ... every `log_every_steps`, running means over the current epoch);
+    `masked_lm_loss`, ... every `log_every_steps`, means over the steps since the previous entry);
     `google_checkpoint` (prefix of the final Google-format checkpoint, or None); `eval_results`
     (dict, with `--do_eval`); `model` (the trained `BertPretrainer`).
     """

@@ -155,7 +155,7 @@ def save_loss_plot(step_logs: Sequence[dict[str, Any]], path: pathlib.Path) -> N
         if step_logs and key in step_logs[0]:
             axes.plot(steps, [log[key] for log in step_logs], label=label)
     axes.set_xlabel("step")
-    axes.set_ylabel("loss (running mean since the last checkpoint)")
+    axes.set_ylabel("loss (mean since the previous point)")
     axes.set_title("keras-bert demo: pretraining loss")
     axes.legend()
     figure.tight_layout()
@@ -329,8 +329,10 @@ def _define_flags() -> None:
 
 def main(argv) -> None:
     from absl import flags
+    from absl import logging as absl_logging
 
     del argv
+    absl_logging.set_verbosity(absl_logging.WARNING)  # TF's INFO lines on SavedModel internals bury the report
     f = flags.FLAGS
     run_demo(f.output_dir, f.corpus_files, f.bert_folder, f.train_file, f.dev_file, f.vocab_size,
              f.max_corpus_sentences, f.hidden_size, f.num_layers, f.max_seq_length, f.pretrain_steps,

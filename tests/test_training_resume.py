@@ -2,6 +2,7 @@
 real run_pretraining process killed with SIGKILL and restarted with the same command."""
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -168,3 +169,21 @@ def test_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, shar
     reader = tf.train.load_checkpoint(final)
     assert reader.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == total
     assert (output_dir / "bert_model.ckpt.index").exists()
+
+
+def test_step_logger_records_means_over_each_interval_not_since_the_epoch_began():
+    """With frozen weights (learning rate 0) each batch's loss is known in advance: a record must hold
+    the mean loss of the steps since the previous record, across epoch boundaries too."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(24, 3)).astype("float32")
+    y = (rng.normal(size=(24, 1)) * np.arange(1, 25)[:, None]).astype("float32")  # losses grow per batch
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    batch_losses = [float(np.mean((model.predict_on_batch(x[i:i + 2]) - y[i:i + 2]) ** 2)) for i in range(0, 24, 2)]
+    logger = training.StepLogger(None, log_every_steps=3)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(2)
+    model.fit(dataset, epochs=2, steps_per_epoch=6, callbacks=[logger], verbose=0)  # 12 steps
+    assert [r["step"] for r in logger.records] == [1, 3, 6, 9, 12]
+    expected = [batch_losses[0], np.mean(batch_losses[1:3]), np.mean(batch_losses[3:6]),
+                np.mean(batch_losses[6:9]), np.mean(batch_losses[9:12])]
+    np.testing.assert_allclose([r["loss"] for r in logger.records], expected, rtol=1e-4)
