@@ -28,7 +28,7 @@ import tensorflow as tf
 from keras_bert import finetuning
 from keras_bert.data.tables import DataFileError, read_lines
 from keras_bert.encoder import BertEncoder
-from keras_bert.tokenization import BertPreprocessor
+from keras_bert.tokenization import BertPreprocessor, check_case_matches_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def extract_features(input_file: str, output_file: str, vocab_file: str, bert_co
     examples = read_text_lines(input_file)
     if not init_checkpoint:
         raise ValueError("--init_checkpoint is required: features of a random model mean nothing")
+    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
     encoder = BertEncoder.from_google_checkpoint(init_checkpoint, config=config)
     preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length)
     vocab = preprocessor.tokenizer.vocab

@@ -34,7 +34,7 @@ from keras_bert.data.generic_task import GenericTask
 from keras_bert.data.glue import InputExample, get_task
 from keras_bert.metrics import classification_metrics
 from keras_bert.models import BertClassifier
-from keras_bert.tokenization import BertPreprocessor
+from keras_bert.tokenization import BertPreprocessor, check_case_matches_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
         raise ValueError("At least one of `do_train`, `do_eval` or `do_predict` must be True.")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
+    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
     config = finetuning.load_bert_config(bert_config_file, max_seq_length)
     task = make_task(task_name, text_a_column, text_b_column, label_column, label_list, is_regression)
     os.makedirs(output_dir, exist_ok=True)

@@ -33,6 +33,7 @@ import numpy as np
 from keras_bert import distribute, finetuning
 from keras_bert.data import squad
 from keras_bert.data.piece_tokenizer import PieceTokenizer
+from keras_bert.tokenization import check_case_matches_checkpoint
 from keras_bert.models import BertSpanLabeler
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
         raise ValueError("If `do_predict` is True, then `predict_file` must be specified.")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_predict without --do_train needs --init_checkpoint (a fine-tuned model)")
+    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
     config = finetuning.load_bert_config(bert_config_file, max_seq_length)
     if max_seq_length <= max_query_length + 3:
         raise ValueError(f"The max_seq_length ({max_seq_length}) must be greater than max_query_length "

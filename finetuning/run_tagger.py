@@ -28,6 +28,7 @@ import keras
 from keras_bert import distribute, finetuning
 from keras_bert.data import conll
 from keras_bert.data.piece_tokenizer import PieceTokenizer
+from keras_bert.tokenization import check_case_matches_checkpoint
 from keras_bert.models import BertTokenClassifier
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
             raise ValueError(f"--{flag} is required with --do_{flag.split('_')[0]}")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
+    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
     config = finetuning.load_bert_config(bert_config_file, max_seq_length)
     train_sentences = conll.read_conll(train_file) if do_train else None
     if label_list:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 
 import keras
 import tensorflow as tf
@@ -272,6 +273,28 @@ def lower_case_from_release_name(folder: str | os.PathLike) -> bool:
     if name.startswith(("chinese", "multilingual")):
         return True
     raise ValueError(f"cannot infer lower_case from the folder name {str(folder)!r}; pass lower_case explicitly")
+
+
+# Google's release folder names: BERT-Base/Large, multilingual, Chinese, whole-word masking, small BERTs.
+_RELEASE_NAME = re.compile(r"^(wwm_)?(uncased|cased|multi_cased|multilingual|chinese)_L-\d+_H-\d+_A-\d+$")
+
+
+def check_case_matches_checkpoint(do_lower_case: bool, init_checkpoint: str | os.PathLike | None) -> None:
+    """The reference's `validate_case_matches_checkpoint`: when `init_checkpoint` lies in (or is) a Google
+    release folder, `--do_lower_case` must match its casing; a ValueError names both flags otherwise.
+    Checkpoints outside such folders are not checked."""
+    if not init_checkpoint:
+        return
+    path = pathlib.Path(init_checkpoint)
+    for folder in (path, *path.parents):
+        if _RELEASE_NAME.match(folder.name):
+            expected = lower_case_from_release_name(folder)
+            if bool(do_lower_case) != expected:
+                raise ValueError(
+                    f"--do_lower_case={bool(do_lower_case)} but --init_checkpoint {init_checkpoint} is the "
+                    f"{'uncased' if expected else 'cased'} release {folder.name}: its vocabulary and weights "
+                    f"expect --do_lower_case={expected}")
+            return
 
 
 class BertPreprocessor(keras.layers.Layer):

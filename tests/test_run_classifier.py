@@ -188,6 +188,9 @@ def test_bad_input_names_file_and_row(uncased_vocab, tiny_config_file, tmp_path)
         run_classifier(task_name="sst-2", data_dir=str(tmp_path), **kwargs | {"max_seq_length": 128})
     with pytest.raises(ValueError, match="At least one of"):
         run_classifier(task_name="sst-2", data_dir=str(tmp_path), **kwargs | {"do_train": False})
+    cased_release = tmp_path / "cased_L-12_H-768_A-12" / "bert_model.ckpt"
+    with pytest.raises(ValueError, match=r"--do_lower_case=True but --init_checkpoint .* is the cased release"):
+        run_classifier(task_name="sst-2", data_dir=str(tmp_path), init_checkpoint=str(cased_release), **kwargs)
 
 
 def test_mixed_precision_trains_and_restores_the_callers_policy(shared_data, uncased_vocab, tiny_config_file,

@@ -9,6 +9,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from official.nlp.tools import tokenization as reference
 
+from keras_bert import tokenization
 from keras_bert.tokenization import BertTokenizer, load_vocab
 
 BATCH = 8192
@@ -288,3 +289,25 @@ def test_get_config_round_trip(uncased_vocab):
     text = tf.constant(["Hello World"])
     assert clone(text).to_list() == tokenizer(text).to_list() != BertTokenizer(uncased_vocab, True)(text).to_list()
 
+
+
+@pytest.mark.parametrize("checkpoint, lower_case_ok", [
+    ("models/uncased_L-12_H-768_A-12/bert_model.ckpt", True),
+    ("models/wwm_uncased_L-24_H-1024_A-16", True),
+    ("uncased_L-2_H-128_A-2/bert_model.ckpt", True),
+    ("chinese_L-12_H-768_A-12/bert_model.ckpt", True),
+    ("multilingual_L-12_H-768_A-12/bert_model.ckpt", True),
+    ("cased_L-12_H-768_A-12/bert_model.ckpt", False),
+    ("multi_cased_L-12_H-768_A-12/bert_model.ckpt", False),
+    ("wwm_cased_L-24_H-1024_A-16/bert_model.ckpt", False),
+])
+def test_case_must_match_a_google_release_checkpoint(checkpoint, lower_case_ok):
+    tokenization.check_case_matches_checkpoint(lower_case_ok, checkpoint)
+    with pytest.raises(ValueError, match=f"--do_lower_case={not lower_case_ok} but --init_checkpoint"):
+        tokenization.check_case_matches_checkpoint(not lower_case_ok, checkpoint)
+
+
+def test_case_is_not_checked_outside_google_release_folders():
+    for checkpoint in (None, "", "out/my_model/bert_model.ckpt", "pretrained_cased_model/model.ckpt"):
+        tokenization.check_case_matches_checkpoint(True, checkpoint)
+        tokenization.check_case_matches_checkpoint(False, checkpoint)
