@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import masking, pretraining_data
+from keras_bert import pretraining_data
 from keras_bert.data import pretraining_records
 
 
@@ -102,23 +102,10 @@ def dynamic_masking_dataset(
     ids, word_starts = tf.constant(corpus.ids), tf.constant(corpus.word_starts)
 
     def make_batch(epoch, index, spans):
-        packed = pretraining_data.pack_instances(spans, ids, word_starts, seq_length, special)
-        word_ids = masking.candidate_word_ids(packed["word_starts"], packed["candidates"], do_whole_word_mask)
         batch_seed = tf.random.experimental.stateless_fold_in(
             tf.random.experimental.stateless_fold_in(tf.constant([seed, pipeline], tf.int64), epoch), index)
-        masked = masking.mask_sequences(
-            packed["input_ids"], packed["input_mask"], word_ids, batch_seed,
-            max_predictions_per_seq=max_predictions_per_seq, masked_lm_prob=masked_lm_prob,
-            vocab_size=special["vocab_size"], mask_id=special["mask_id"])
-        return pretraining_records.features_to_inputs_and_labels({
-            "input_ids": masked["input_word_ids"],
-            "input_mask": packed["input_mask"],
-            "segment_ids": packed["segment_ids"],
-            "masked_lm_positions": masked["masked_lm_positions"],
-            "masked_lm_ids": masked["masked_lm_ids"],
-            "masked_lm_weights": masked["masked_lm_weights"],
-            "next_sentence_labels": spans[:, 4],
-        })
+        return pretraining_records.features_to_inputs_and_labels(
+            pretraining_data.masked_instances(spans, ids, word_starts, options, special, batch_seed))
 
     dataset = dataset.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

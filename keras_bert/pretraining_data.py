@@ -330,6 +330,36 @@ def pack_instances(spans: tf.Tensor, ids: tf.Tensor, word_starts: tf.Tensor, seq
     }
 
 
+def masked_instances(spans: tf.Tensor, ids: tf.Tensor, word_starts: tf.Tensor, options: PretrainingDataOptions,
+                     special: dict[str, int], seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Packs and masks a batch of instance spans into the reference's record features.
+
+    `spans`: int64 [batch, 5] from `create_instance_spans`; `ids`, `word_starts`: the corpus's flat
+    arrays; `seed`: int64 [2], the stateless masking seed. Returns int32 `input_ids`, `input_mask`,
+    `segment_ids` [batch, max_seq_length], `masked_lm_positions`, `masked_lm_ids` and float32
+    `masked_lm_weights` [batch, max_predictions_per_seq], int64 `next_sentence_labels` [batch, 1].
+    Shared by the offline records and dynamic masking, so both mask alike.
+    """
+    packed = pack_instances(spans, ids, word_starts, options.max_seq_length, special)
+    word_ids = masking.candidate_word_ids(packed["word_starts"], packed["candidates"], options.do_whole_word_mask)
+    masked = masking.mask_sequences(
+        packed["input_ids"], packed["input_mask"], word_ids, seed,
+        max_predictions_per_seq=options.max_predictions_per_seq,
+        masked_lm_prob=options.masked_lm_prob,
+        vocab_size=special["vocab_size"],
+        mask_id=special["mask_id"],
+    )
+    return {
+        "input_ids": masked["input_word_ids"],
+        "input_mask": packed["input_mask"],
+        "segment_ids": packed["segment_ids"],
+        "masked_lm_positions": masked["masked_lm_positions"],
+        "masked_lm_ids": masked["masked_lm_ids"],
+        "masked_lm_weights": masked["masked_lm_weights"],
+        "next_sentence_labels": spans[:, 4:5],
+    }
+
+
 def _serialized_instances(spans: np.ndarray, corpus: TokenizedCorpus, options: PretrainingDataOptions,
                           special: dict[str, int], num_threads: int = 1) -> Iterator[tf.Tensor]:
     """Serialized `tf.train.Example` batches (string [<= _INSTANCE_BATCH]) in span order.
@@ -341,25 +371,9 @@ def _serialized_instances(spans: np.ndarray, corpus: TokenizedCorpus, options: P
     word_starts = tf.constant(corpus.word_starts)
 
     def instance_batch(batch_index, batch_spans):
-        packed = pack_instances(batch_spans, ids, word_starts, options.max_seq_length, special)
-        word_ids = masking.candidate_word_ids(packed["word_starts"], packed["candidates"], options.do_whole_word_mask)
-        masked = masking.mask_sequences(
-            packed["input_ids"], packed["input_mask"], word_ids,
-            tf.stack([tf.constant(options.random_seed, tf.int64), batch_index]),
-            max_predictions_per_seq=options.max_predictions_per_seq,
-            masked_lm_prob=options.masked_lm_prob,
-            vocab_size=special["vocab_size"],
-            mask_id=special["mask_id"],
-        )
-        return pretraining_records.encode_examples({
-            "input_ids": masked["input_word_ids"],
-            "input_mask": packed["input_mask"],
-            "segment_ids": packed["segment_ids"],
-            "masked_lm_positions": masked["masked_lm_positions"],
-            "masked_lm_ids": masked["masked_lm_ids"],
-            "masked_lm_weights": masked["masked_lm_weights"],
-            "next_sentence_labels": batch_spans[:, 4:5],
-        })
+        seed = tf.stack([tf.constant(options.random_seed, tf.int64), batch_index])
+        return pretraining_records.encode_examples(
+            masked_instances(batch_spans, ids, word_starts, options, special, seed))
 
     def batch_at(batch_index: int) -> tf.Tensor:
         first = batch_index * _INSTANCE_BATCH
