@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import distribute, finetuning
+from keras_bert import distribute, finetuning, training
 from keras_bert.data.classification_dataset import classification_dataset
 from keras_bert.data.generic_task import GenericTask
 from keras_bert.data.glue import InputExample, get_task
@@ -141,7 +141,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
         metrics["global_step"] = finetuning.global_step(model)
         result["eval"] = metrics
         result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-        finetuning.write_eval_results(result["eval_results_file"], metrics)
+        training.write_eval_results(result["eval_results_file"], metrics)
         logger.info("eval results: %s", metrics)
 
     if do_predict:

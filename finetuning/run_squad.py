@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import keras
 import numpy as np
 
-from keras_bert import distribute, finetuning
+from keras_bert import distribute, finetuning, training
 from keras_bert.data import squad
 from keras_bert.data.piece_tokenizer import PieceTokenizer
 from keras_bert.tokenization import check_case_matches_checkpoint
@@ -143,7 +143,7 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
         if scores is not None:
             result["eval"] = scores
             result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-            finetuning.write_eval_results(result["eval_results_file"], scores)
+            training.write_eval_results(result["eval_results_file"], scores)
             logger.info("official evaluation: %s", scores)
     return result
 

@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import keras
 
-from keras_bert import distribute, finetuning
+from keras_bert import distribute, finetuning, training
 from keras_bert.data import conll
 from keras_bert.data.piece_tokenizer import PieceTokenizer
 from keras_bert.tokenization import check_case_matches_checkpoint
@@ -110,7 +110,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
         metrics["global_step"] = finetuning.global_step(model)
         result["eval"] = metrics
         result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-        finetuning.write_eval_results(result["eval_results_file"], metrics)
+        training.write_eval_results(result["eval_results_file"], metrics)
         logger.info("eval results: %s", metrics)
 
     if do_predict:

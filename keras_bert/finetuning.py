@@ -155,13 +155,6 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
-def write_eval_results(path: str, results: dict[str, Any]) -> None:
-    """The reference's `eval_results.txt`: one `key = value` line per result, keys sorted."""
-    with open(path, "w", encoding="utf-8") as f:
-        for key in sorted(results):
-            f.write(f"{key} = {results[key]}\n")
-
-
 def parameter_defaults(function: Callable) -> dict[str, Any]:
     """Keyword defaults of a program's Python entry point: the single source of its flags' defaults."""
     return {name: p.default for name, p in inspect.signature(function).parameters.items()

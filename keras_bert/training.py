@@ -204,6 +204,14 @@ class StepLogger(keras.callbacks.Callback):
             self._writer.flush()
 
 
+def write_eval_results(path: str, results: dict[str, Any]) -> None:
+    """The reference's `eval_results.txt`: one `key = value` line per result, keys sorted (any
+    `tf.io.gfile` path, e.g. gs://)."""
+    with tf.io.gfile.GFile(os.fspath(path), "w") as writer:
+        for key in sorted(results):
+            writer.write(f"{key} = {results[key]}\n")
+
+
 def training_callbacks(output_dir: str, save_checkpoints_steps: int, keep_checkpoint_max: int = 5,
                        log_every_steps: int | None = None) -> list[keras.callbacks.Callback]:
     """The callbacks of a resumable run: `[StepCheckpoint, StepLogger]`.

@@ -190,9 +190,7 @@ def run_pretraining(
         eval_results = {"global_step": result["global_step"], **{k: float(v) for k, v in metrics.items()}}
         result["eval_results"] = eval_results
         if chief:
-            with tf.io.gfile.GFile(os.path.join(output_dir, EVAL_RESULTS_FILE), "w") as writer:
-                for key in sorted(eval_results):
-                    writer.write(f"{key} = {eval_results[key]}\n")
+            training.write_eval_results(os.path.join(output_dir, EVAL_RESULTS_FILE), eval_results)
         logger.info("eval results: %s", eval_results)
     return result
 

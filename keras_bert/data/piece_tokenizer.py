@@ -33,11 +33,14 @@ class PieceTokenizer:
         self._pieces = tf.function(
             lambda texts: self.tokenizer(texts).merge_dims(1, 2),
             input_signature=[tf.TensorSpec([None], tf.string)])
-        self._words = tf.function(
-            lambda texts: tf.RaggedTensor.from_value_rowids(
-                *(lambda w: (w.words, w.word_rows))(basic_tokenizer.basic_tokenize(texts, tables, do_lower_case)),
-                nrows=tf.shape(texts, out_type=tf.int64)[0]),
-            input_signature=[tf.TensorSpec([None], tf.string)])
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def words(texts):  # string [batch] → string [batch, (words)]
+            basic = basic_tokenizer.basic_tokenize(texts, tables, do_lower_case)
+            return tf.RaggedTensor.from_value_rowids(basic.words, basic.word_rows,
+                                                     nrows=tf.shape(texts, out_type=tf.int64)[0])
+
+        self._words = words
         # SQuAD post-processing asks for the same original spans again and again (n-best candidates).
         self.basic_tokenize = functools.lru_cache(maxsize=1 << 16)(self._basic_tokenize)
 
