@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import finetuning
+from keras_bert import finetuning, programs
 from keras_bert.data.tables import DataFileError, read_lines
 from keras_bert.encoder import BertEncoder
 from keras_bert.tokenization import BertPreprocessor, check_case_matches_checkpoint
@@ -134,7 +134,7 @@ def _line_record(unique_id: int, tokens: list[str], layer_indexes: list[int],
 def _define_flags() -> None:
     from absl import flags
 
-    defaults = finetuning.parameter_defaults(extract_features)
+    defaults = programs.parameter_defaults(extract_features)
     flags.DEFINE_string("input_file", None, "Text file: one text, or `text_a ||| text_b`, per line.")
     flags.DEFINE_string("output_file", None, "JSON-lines output.")
     flags.DEFINE_string("layers", defaults["layers"], "Comma-separated layer indexes (negative from the top).")
@@ -145,4 +145,4 @@ def _define_flags() -> None:
 
 
 if __name__ == "__main__":
-    finetuning.run_program(extract_features, _define_flags)
+    programs.run_program(extract_features, _define_flags)

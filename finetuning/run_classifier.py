@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import distribute, finetuning, training
+from keras_bert import distribute, finetuning, programs, training
 from keras_bert.data.classification_dataset import classification_dataset
 from keras_bert.data.generic_task import GenericTask
 from keras_bert.data.glue import InputExample, get_task
@@ -160,7 +160,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
 def _define_flags() -> None:
     from absl import flags
 
-    defaults = finetuning.parameter_defaults(run_classifier)
+    defaults = programs.parameter_defaults(run_classifier)
     flags.DEFINE_string("task_name", None, "The task: a GLUE task, xnli, or generic.")
     flags.DEFINE_string("data_dir", None, "Folder of the task's train/dev/test files.")
     flags.DEFINE_bool("do_eval", defaults["do_eval"], "Whether to run eval on the dev set.")
@@ -178,4 +178,4 @@ def _define_flags() -> None:
 
 
 if __name__ == "__main__":
-    finetuning.run_program(run_classifier, _define_flags)
+    programs.run_program(run_classifier, _define_flags)

@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import keras
 import numpy as np
 
-from keras_bert import distribute, finetuning, training
+from keras_bert import distribute, finetuning, programs, training
 from keras_bert.data import squad
 from keras_bert.data.piece_tokenizer import PieceTokenizer
 from keras_bert.tokenization import check_case_matches_checkpoint
@@ -151,7 +151,7 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
 def _define_flags() -> None:
     from absl import flags
 
-    defaults = finetuning.parameter_defaults(run_squad)
+    defaults = programs.parameter_defaults(run_squad)
     flags.DEFINE_string("train_file", None, "SQuAD json for training, e.g. train-v1.1.json.")
     flags.DEFINE_string("predict_file", None, "SQuAD json for predictions, e.g. dev-v1.1.json.")
     flags.DEFINE_integer("doc_stride", defaults["doc_stride"], "Word pieces between the starts of context windows.")
@@ -169,4 +169,4 @@ def _define_flags() -> None:
 
 
 if __name__ == "__main__":
-    finetuning.run_program(run_squad, _define_flags)
+    programs.run_program(run_squad, _define_flags)

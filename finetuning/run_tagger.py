@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import keras
 
-from keras_bert import distribute, finetuning, training
+from keras_bert import distribute, finetuning, programs, training
 from keras_bert.data import conll
 from keras_bert.data.piece_tokenizer import PieceTokenizer
 from keras_bert.tokenization import check_case_matches_checkpoint
@@ -123,7 +123,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
 def _define_flags() -> None:
     from absl import flags
 
-    defaults = finetuning.parameter_defaults(run_tagger)
+    defaults = programs.parameter_defaults(run_tagger)
     flags.DEFINE_string("train_file", None, "CoNLL file to train on.")
     flags.DEFINE_string("eval_file", None, "CoNLL file to evaluate on.")
     flags.DEFINE_string("predict_file", None, "CoNLL file to predict (its label column is kept as 'gold').")
@@ -137,4 +137,4 @@ def _define_flags() -> None:
 
 
 if __name__ == "__main__":
-    finetuning.run_program(run_tagger, _define_flags)
+    programs.run_program(run_tagger, _define_flags)

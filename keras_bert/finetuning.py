@@ -11,7 +11,6 @@ Output folder contract (read by the serving export):
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 import os
@@ -155,18 +154,6 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
-def parameter_defaults(function: Callable) -> dict[str, Any]:
-    """Keyword defaults of a program's Python entry point: the single source of its flags' defaults."""
-    return {name: p.default for name, p in inspect.signature(function).parameters.items()
-            if p.default is not inspect.Parameter.empty}
-
-
-def flag_values(function: Callable, flag_values_object) -> dict[str, Any]:
-    """The parsed absl flags named like `function`'s parameters (what `main` forwards)."""
-    names = inspect.signature(function).parameters
-    return {name: flag_values_object[name].value for name in names if name in flag_values_object}
-
-
 def define_model_flags(defaults: dict[str, Any], *, train: bool = True) -> None:
     """The reference flags every fine-tuning program shares, with defaults from the program's entry point;
     with `train`, also the training ones plus `--strategy`, `--tpu`, `--mixed_precision`, `--jit_compile`,
@@ -196,18 +183,3 @@ def define_model_flags(defaults: dict[str, Any], *, train: bool = True) -> None:
         flags.DEFINE_integer("seed", defaults.get("seed"), "Random seed (weights, dropout, shuffling).")
         distribute.define_distribution_flags()
         flags.mark_flags_as_required(["vocab_file", "bert_config_file", "output_dir"])
-
-
-def run_program(program: Callable, define_flags: Callable[[], None]) -> None:
-    """The absl entry point of a fine-tuning script: defines its flags, parses the command line and
-    calls `program(**flags)` (the script's Python function, named like its flags)."""
-    from absl import app, flags
-
-    define_flags()
-
-    def main(argv) -> None:
-        del argv
-        logging.basicConfig(level=logging.INFO)
-        program(**flag_values(program, flags.FLAGS))
-
-    app.run(main)

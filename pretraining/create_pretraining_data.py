@@ -18,7 +18,7 @@ import sys
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_bert import pretraining_data
+from keras_bert import pretraining_data, programs
 
 logger = logging.getLogger(__name__)
 
@@ -62,22 +62,5 @@ def _define_flags() -> None:
     flags.mark_flags_as_required(["input_file", "output_file", "vocab_file"])
 
 
-def main(argv) -> None:
-    from absl import flags
-
-    del argv
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    values = flags.FLAGS
-    create_pretraining_data(
-        input_file=values.input_file, output_file=values.output_file, vocab_file=values.vocab_file,
-        do_lower_case=values.do_lower_case, do_whole_word_mask=values.do_whole_word_mask,
-        max_seq_length=values.max_seq_length, max_predictions_per_seq=values.max_predictions_per_seq,
-        random_seed=values.random_seed, dupe_factor=values.dupe_factor, masked_lm_prob=values.masked_lm_prob,
-        short_seq_prob=values.short_seq_prob, num_workers=values.num_workers)
-
-
 if __name__ == "__main__":
-    from absl import app
-
-    _define_flags()
-    app.run(main)
+    programs.run_program(create_pretraining_data, _define_flags)

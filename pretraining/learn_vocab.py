@@ -15,7 +15,7 @@ import sys
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_bert import vocab_learning
+from keras_bert import programs, vocab_learning
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +44,5 @@ def _define_flags() -> None:
     flags.mark_flags_as_required(["input_file", "output_file"])
 
 
-def main(argv) -> None:
-    from absl import flags
-
-    del argv
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    values = flags.FLAGS
-    learn_vocab(values.input_file, values.output_file, values.vocab_size, values.do_lower_case,
-                values.reserved_tokens)
-
-
 if __name__ == "__main__":
-    from absl import app
-
-    _define_flags()
-    app.run(main)
+    programs.run_program(learn_vocab, _define_flags)

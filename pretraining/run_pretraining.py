@@ -29,7 +29,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import tensorflow as tf
 
-from keras_bert import checkpoints, distribute, training
+from keras_bert import checkpoints, distribute, programs, training
 from keras_bert import dynamic_masking as raw_text_data  # the name dynamic_masking is the flag's
 from keras_bert.config import BertConfig
 from keras_bert.data import pretraining_records
@@ -229,19 +229,5 @@ def _define_flags() -> None:
     flags.mark_flags_as_required(["bert_config_file", "output_dir"])
 
 
-def main(argv) -> None:
-    import inspect
-
-    from absl import flags
-
-    del argv
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    names = inspect.signature(run_pretraining).parameters
-    run_pretraining(**{name: flags.FLAGS[name].value for name in names if name in flags.FLAGS})
-
-
 if __name__ == "__main__":
-    from absl import app
-
-    _define_flags()
-    app.run(main)
+    programs.run_program(run_pretraining, _define_flags)
