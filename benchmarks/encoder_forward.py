@@ -22,11 +22,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
-from google_checkpoints import write_random_release  # noqa: E402
 from test_encoder_parity import model_garden_encoder  # noqa: E402
 
 from keras_bert.config import BertConfig  # noqa: E402
-from keras_bert.encoder import BertEncoder  # noqa: E402
+from keras_bert.models.encoder import BertEncoder  # noqa: E402
+from support.google_checkpoints import write_random_release  # noqa: E402
 
 
 def seconds_per_call(fn, inputs, iterations: int) -> float:

@@ -1,7 +1,7 @@
 """Training examples/s of a classifier step: keras_bert's BertClassifier against Model Garden's BertClassifier.
 
 Both are BERT with a 2-class head on the pooled output (dropout 0.1, as in fine-tuning), trained with
-`train_on_batch` on the same batch: ours on Keras 3 with `keras_bert.optimization.create_optimizer` (the
+`train_on_batch` on the same batch: ours on Keras 3 with `keras_bert.training.optimization.create_optimizer` (the
 reference AdamWeightDecay), Model Garden's on tf_keras with `official.nlp.optimization.create_optimizer`
 ("adamw"). They run side by side in this process, alternating, after warm-up steps. Prints examples/s and the
 ratio ours / Model Garden.
@@ -26,8 +26,8 @@ from official.nlp.modeling import models as mg_models  # noqa: E402
 from official.nlp.modeling import networks as mg_networks  # noqa: E402
 
 from keras_bert.config import BertConfig  # noqa: E402
-from keras_bert.models import BertClassifier  # noqa: E402
-from keras_bert.optimization import create_optimizer  # noqa: E402
+from keras_bert.models.task_models import BertClassifier  # noqa: E402
+from keras_bert.training.optimization import create_optimizer  # noqa: E402
 
 TRAIN_STEPS = 10_000  # schedule length: only its shape matters here
 LEARNING_RATE = 2e-5

@@ -20,9 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from pretraining_fixtures import reference_create_pretraining_data, write_sst2_corpus  # noqa: E402
-
-from keras_bert import pretraining_data  # noqa: E402
+from keras_bert.data.pretraining import instances as pretraining_data  # noqa: E402
+from support.pretraining_fixtures import reference_create_pretraining_data, write_sst2_corpus  # noqa: E402
 
 SHARED = pathlib.Path(os.environ.get("KERAS_BERT_SHARED_DATA", REPO.parent / "shared" / "data"))
 

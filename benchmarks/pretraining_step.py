@@ -18,8 +18,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_bert.config import BertConfig  # noqa: E402
-from keras_bert.models import BertPretrainer  # noqa: E402
-from keras_bert.optimization import create_optimizer  # noqa: E402
+from keras_bert.models.task_models import BertPretrainer  # noqa: E402
+from keras_bert.training.optimization import create_optimizer  # noqa: E402
 
 
 def random_batch(config: BertConfig, batch: int, seq: int, predictions: int) -> tuple[dict, dict]:

@@ -21,9 +21,9 @@ import numpy as np
 import tensorflow as tf
 
 import keras_bert
-from keras_bert import model_export
-from keras_bert.preprocessing_export import export_preprocessing
-from keras_bert.tokenization import BertPreprocessor
+from keras_bert.export import task_exports as model_export
+from keras_bert.export.preprocessing import export_preprocessing
+from keras_bert.tokenization.tokenizer import BertPreprocessor
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -32,10 +32,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_text as tf_text  # noqa: E402
 from official.nlp.tools import tokenization as reference  # noqa: E402
+from support.corpora import adversarial_corpus  # noqa: E402
 
-from test_tokenization import adversarial_corpus  # noqa: E402
-
-from keras_bert.tokenization import BertPreprocessor  # noqa: E402
+from keras_bert.tokenization.tokenizer import BertPreprocessor  # noqa: E402
 
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SEQ_LENGTH = 128

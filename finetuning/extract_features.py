@@ -17,7 +17,8 @@ import logging
 import os
 import re
 import sys
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -25,10 +26,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import finetuning, programs
-from keras_bert.data.tables import DataFileError, read_lines
-from keras_bert.encoder import BertEncoder
-from keras_bert.tokenization import BertPreprocessor, check_case_matches_checkpoint
+from keras_bert import cli as programs
+from keras_bert.data.files import DataFileError, read_lines
+from keras_bert.models.encoder import BertEncoder
+from keras_bert.tokenization.tokenizer import BertPreprocessor, check_case_matches_checkpoint
+from keras_bert.training import task_runner as finetuning
 
 logger = logging.getLogger(__name__)
 

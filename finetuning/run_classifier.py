@@ -28,13 +28,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import distribute, finetuning, programs, training
-from keras_bert.data.classification_dataset import classification_dataset
-from keras_bert.data.generic_task import GenericTask
-from keras_bert.data.glue import InputExample, get_task
-from keras_bert.metrics import classification_metrics
-from keras_bert.models import BertClassifier
-from keras_bert.tokenization import BertPreprocessor, check_case_matches_checkpoint
+from keras_bert import cli as programs
+from keras_bert.data.classification.dataset import classification_dataset
+from keras_bert.data.classification.generic import GenericTask
+from keras_bert.data.classification.glue import InputExample, get_task
+from keras_bert.data.classification.metrics import classification_metrics
+from keras_bert.models.task_models import BertClassifier
+from keras_bert.tokenization.tokenizer import BertPreprocessor, check_case_matches_checkpoint
+from keras_bert.training import distribute, outputs
+from keras_bert.training import task_runner as finetuning
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +143,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
         metrics["global_step"] = finetuning.global_step(model)
         result["eval"] = metrics
         result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-        training.write_eval_results(result["eval_results_file"], metrics)
+        outputs.write_eval_results(result["eval_results_file"], metrics)
         logger.info("eval results: %s", metrics)
 
     if do_predict:

@@ -30,11 +30,13 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import keras
 import numpy as np
 
-from keras_bert import distribute, finetuning, programs, training
-from keras_bert.data import squad
-from keras_bert.data.piece_tokenizer import PieceTokenizer
-from keras_bert.tokenization import check_case_matches_checkpoint
-from keras_bert.models import BertSpanLabeler
+from keras_bert import cli as programs
+from keras_bert.data.squad import features as squad
+from keras_bert.models.task_models import BertSpanLabeler
+from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
+from keras_bert.tokenization.tokenizer import check_case_matches_checkpoint
+from keras_bert.training import distribute, outputs
+from keras_bert.training import task_runner as finetuning
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +145,7 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
         if scores is not None:
             result["eval"] = scores
             result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-            training.write_eval_results(result["eval_results_file"], scores)
+            outputs.write_eval_results(result["eval_results_file"], scores)
             logger.info("official evaluation: %s", scores)
     return result
 

@@ -25,11 +25,13 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import keras
 
-from keras_bert import distribute, finetuning, programs, training
-from keras_bert.data import conll
-from keras_bert.data.piece_tokenizer import PieceTokenizer
-from keras_bert.tokenization import check_case_matches_checkpoint
-from keras_bert.models import BertTokenClassifier
+from keras_bert import cli as programs
+from keras_bert.data.tagging import conll
+from keras_bert.models.task_models import BertTokenClassifier
+from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
+from keras_bert.tokenization.tokenizer import check_case_matches_checkpoint
+from keras_bert.training import distribute, outputs
+from keras_bert.training import task_runner as finetuning
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +112,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
         metrics["global_step"] = finetuning.global_step(model)
         result["eval"] = metrics
         result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-        training.write_eval_results(result["eval_results_file"], metrics)
+        outputs.write_eval_results(result["eval_results_file"], metrics)
         logger.info("eval results: %s", metrics)
 
     if do_predict:

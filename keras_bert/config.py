@@ -56,7 +56,7 @@ class BertConfig:
         return self.hidden_size // self.num_attention_heads
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "config") -> "BertConfig":
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> BertConfig:
         """Builds a config from a dict; keys that are not BERT fields (e.g. the Chinese release's
         `pooler_*`, `directionality`) are ignored, missing ones take BERT-Base defaults."""
         known = {f.name for f in dataclasses.fields(cls)}
@@ -66,7 +66,7 @@ class BertConfig:
             raise ValueError(f"{source}: {error}") from None
 
     @classmethod
-    def from_json_file(cls, path: str | os.PathLike) -> "BertConfig":
+    def from_json_file(cls, path: str | os.PathLike) -> BertConfig:
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"BERT config file not found: {path}")
@@ -87,11 +87,11 @@ class BertConfig:
             json.dump(self.to_dict(), f, indent=2, sort_keys=True)
             f.write("\n")
 
-    def replace(self, **changes: Any) -> "BertConfig":
+    def replace(self, **changes: Any) -> BertConfig:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def preset(cls, name: str, vocab_size: int = 30522) -> "BertConfig":
+    def preset(cls, name: str, vocab_size: int = 30522) -> BertConfig:
         """A released shape: "base", "large", "tiny", "mini", "small", "medium" or "L-{layers}_H-{hidden}"
         (the 24 small BERTs; heads = hidden / 64, intermediate = 4 × hidden)."""
         key = name.lower()

@@ -13,7 +13,6 @@ import keras
 import tensorflow as tf
 from keras.src.backend.tensorflow import trainer as tf_trainer
 
-
 # Versions on which the bug was reproduced and the patch verified by tests/test_distribute.py.
 MULTI_WORKER_FIT_BROKEN_VERSIONS = ("3.15.1",)
 MULTI_WORKER_FIT_ISSUE = "https://github.com/keras-team/keras/issues/20585"

@@ -2,7 +2,7 @@
 
 Same flags, same algorithm (document → segments → NSP pairs → 80/10/10 masking) and the same record
 features, tokenized with our TF-Text `BertTokenizer` and built on all cores (see
-`keras_bert.pretraining_data`). Input: one sentence per line, a blank line between documents.
+`keras_bert.data.pretraining.instances`). Input: one sentence per line, a blank line between documents.
 
   python pretraining/create_pretraining_data.py --input_file='corpus/*.txt' \
     --output_file=out/shard_0.tfrecord,out/shard_1.tfrecord --vocab_file=vocab.txt \
@@ -18,7 +18,8 @@ import sys
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_bert import pretraining_data, programs
+from keras_bert import cli as programs
+from keras_bert.data.pretraining import instances as pretraining_data
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Learns a WordPiece vocabulary (vocab.txt) from text files, for `BertTokenizer` and the pretraining scripts.
 
 Words are split and normalized exactly as `BertTokenizer` will (the reference BasicTokenizer), then
-TF-Text's `bert_vocab_from_dataset` learns the pieces; see `keras_bert.vocab_learning`.
+TF-Text's `bert_vocab_from_dataset` learns the pieces; see `keras_bert.tokenization.vocab_learning`.
 
   python pretraining/learn_vocab.py --input_file='corpus/*.txt,more.txt' --output_file=vocab.txt \
     --vocab_size=8000 --do_lower_case=True --reserved_tokens='[PAD],[UNK],[CLS],[SEP],[MASK]'
@@ -15,7 +15,8 @@ import sys
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_bert import programs, vocab_learning
+from keras_bert import cli as programs
+from keras_bert.tokenization import vocab_learning
 
 logger = logging.getLogger(__name__)
 

@@ -29,13 +29,16 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import tensorflow as tf
 
-from keras_bert import checkpoints, distribute, programs, training
-from keras_bert import dynamic_masking as raw_text_data  # the name dynamic_masking is the flag's
+from keras_bert import cli as programs
+from keras_bert.checkpoints import google as checkpoints
 from keras_bert.config import BertConfig
-from keras_bert.data import pretraining_records
-from keras_bert.models import BertPretrainer
-from keras_bert.optimization import OPTIMIZER_TYPES, create_optimizer
-from keras_bert.tokenization import load_vocab
+from keras_bert.data.pretraining import dynamic_masking as raw_text_data  # the name dynamic_masking is the flag's
+from keras_bert.data.pretraining import records as pretraining_records
+from keras_bert.models.task_models import BertPretrainer
+from keras_bert.tokenization.tokenizer import load_vocab
+from keras_bert.training import distribute, outputs
+from keras_bert.training import resumable_fit as training
+from keras_bert.training.optimization import OPTIMIZER_TYPES, create_optimizer
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +193,7 @@ def run_pretraining(
         eval_results = {"global_step": result["global_step"], **{k: float(v) for k, v in metrics.items()}}
         result["eval_results"] = eval_results
         if chief:
-            training.write_eval_results(os.path.join(output_dir, EVAL_RESULTS_FILE), eval_results)
+            outputs.write_eval_results(os.path.join(output_dir, EVAL_RESULTS_FILE), eval_results)
         logger.info("eval results: %s", eval_results)
     return result
 

@@ -17,7 +17,7 @@ Columnar ("inputs") form — one list per input:
 Strings that are not valid UTF-8 travel as {"b64": "<base64>"} (TF Serving decodes them to bytes). A batch of
 0 must use the columnar form ({"inputs": {"text": []}}): the row form cannot express it.
 
-Inputs and outputs of each export (see keras_bert.model_export):
+Inputs and outputs of each export (see keras_bert.export.task_exports):
     bert_classifier  text | text_a, text_b → probabilities, label, label_id (regression: score)
     bert_squad       question, context → answer, start_char, end_char, score
     bert_tagger      text → tags, start_char, end_char, num_words
@@ -31,7 +31,8 @@ import base64
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -2,7 +2,7 @@
 
 1. Corpus: the docstrings of the installed Python standard library (parsed with `ast`, sorted, so the same
    Python gives the same corpus), one sentence per line, one document per module.
-2. Vocabulary: a WordPiece vocabulary learnt from that corpus (`keras_bert.vocab_learning`).
+2. Vocabulary: a WordPiece vocabulary learnt from that corpus (`keras_bert.tokenization.vocab_learning`).
 3. Pretraining: a small BERT, masked-LM + next-sentence, with dynamic masking (`pretraining.run_pretraining`),
    a progress bar, and the loss curve saved as a PNG.
 4. Fine-tuning: a classifier (`finetuning.run_classifier`, generic task) that tells which family of standard
@@ -35,7 +35,8 @@ import sys
 import sysconfig
 import time
 import zlib
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -200,7 +201,7 @@ def run_demo(output_dir: str = "demo_output", corpus_files: str | None = None, b
              finetune_learning_rate: float = 3e-4, export_encoder: bool = True, verbose: int = 1) -> dict[str, Any]:
     """Runs the five steps (module docstring); returns the artefact paths and the measured figures."""
     from finetuning.run_classifier import run_classifier
-    from keras_bert.vocab_learning import learn_wordpiece_vocab, write_vocab
+    from keras_bert.tokenization.vocab_learning import learn_wordpiece_vocab, write_vocab
     from pretraining.run_pretraining import run_pretraining
     from saved_models import client, export
 

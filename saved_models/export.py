@@ -22,16 +22,17 @@ import json
 import os
 import pathlib
 import shutil
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-import keras
 import keras_bert
-from keras_bert import model_export
-from keras_bert.preprocessing_export import export_preprocessing
-from keras_bert.tokenization import BertPreprocessor
+from keras_bert.export import task_exports as model_export
+from keras_bert.export.preprocessing import export_preprocessing
+from keras_bert.tokenization.tokenizer import BertPreprocessor
 
 TASK_MODELS = {"classifier": keras_bert.BertClassifier, "squad": keras_bert.BertSpanLabeler,
                "tagger": keras_bert.BertTokenClassifier}
@@ -138,7 +139,7 @@ def is_pair_task(info: dict[str, Any]) -> bool:
     """Whether a classifier takes text pairs: task_info's `pair_input`, else the GLUE task's layout."""
     if "pair_input" in info:
         return bool(info["pair_input"])
-    from keras_bert.data.glue import TASKS
+    from keras_bert.data.classification.glue import TASKS
 
     task = TASKS.get(str(info.get("task_name", "")).lower())
     return task is not None and any(layout.text_b is not None for layout in task.layouts)

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from google_checkpoints import random_reference_arrays, write_random_release, write_reference_checkpoint
 
-from keras_bert.checkpoints import save_google_checkpoint
+from keras_bert.checkpoints.google import save_google_checkpoint
 from keras_bert.config import BertConfig
-from keras_bert.encoder import BertEncoder
-from keras_bert.models import BertClassifier, BertPretrainer, BertSpanLabeler
+from keras_bert.models.encoder import BertEncoder
+from keras_bert.models.task_models import BertClassifier, BertPretrainer, BertSpanLabeler
+from support.google_checkpoints import random_reference_arrays, write_random_release, write_reference_checkpoint
 
 CONFIG = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                     intermediate_size=48, max_position_embeddings=40)

@@ -8,8 +8,8 @@ import tensorflow as tf
 from official.nlp.data import tagging_data_lib
 from official.nlp.tools import tokenization
 
-from keras_bert.data import conll
-from keras_bert.data.tables import DataFileError
+from keras_bert.data.files import DataFileError
+from keras_bert.data.tagging import conll
 
 CONLL_TEXT = """-DOCSTART- -X- -X- O
 
@@ -107,7 +107,7 @@ def test_features_match_model_garden(conll_file, tokenizer):
 
 def test_truncation_drops_words_and_predicts_outside(conll_file, tokenizer, tmp_path, caplog):
     sentences = conll.read_conll(conll_file)
-    with caplog.at_level(logging.WARNING, logger="keras_bert.data.conll"):
+    with caplog.at_level(logging.WARNING, logger="keras_bert.data.tagging.conll"):
         features = conll.convert_sentences_to_features(sentences, tokenizer, LABELS, seq_length=8)
     # Sentence 1: 9 one-piece words, 6 fit; sentence 3: jurgen | muller - lu ##den ##sche ##idt | ... cut.
     assert list(features[0].word_positions) == [1, 2, 3, 4, 5, 6]

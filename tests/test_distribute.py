@@ -1,4 +1,4 @@
-"""keras_bert.distribute and run_pretraining under tf.distribute: two real worker processes with
+"""keras_bert.training.distribute and run_pretraining under tf.distribute: two real worker processes with
 MultiWorkerMirroredStrategy (and proof that the keras#20585 workaround is needed), MirroredStrategy
 over two logical CPU devices against one device, the TPU flag path, and TPU readiness (static
 shapes, no strings in the model, XLA, bf16)."""
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert import distribute
-from pretraining_fixtures import TINY_PREDICTIONS, TINY_SEQ, write_tiny_setup
+from keras_bert.training import distribute
+from support.pretraining_fixtures import TINY_PREDICTIONS, TINY_SEQ, write_tiny_setup
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -126,11 +126,11 @@ MIRRORED = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import numpy as np
-    from keras_bert import distribute
+    from keras_bert.training import distribute
     from keras_bert.config import BertConfig
-    from keras_bert.data.pretraining_records import pretraining_dataset
-    from keras_bert.models import BertPretrainer
-    from keras_bert.optimization import create_optimizer
+    from keras_bert.data.pretraining.records import pretraining_dataset
+    from keras_bert.models.task_models import BertPretrainer
+    from keras_bert.training.optimization import create_optimizer
     from pretraining.run_pretraining import run_pretraining
 
     setup, seq, predictions, out = {setup!r}, {seq}, {predictions}, {out!r}

@@ -1,13 +1,13 @@
-"""keras_bert.dynamic_masking: raw text → masked batches on the fly, new masks every epoch, the
+"""keras_bert.data.pretraining.dynamic_masking: raw text → masked batches on the fly, new masks every epoch, the
 records' batch structure, the reference's masking statistics, sharding over input pipelines."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.data import pretraining_records
-from keras_bert.dynamic_masking import dynamic_masking_dataset, tokenize_raw_text
-from keras_bert.tokenization import load_vocab
-from pretraining_fixtures import write_sst2_corpus
+from keras_bert.data.pretraining import records as pretraining_records
+from keras_bert.data.pretraining.dynamic_masking import dynamic_masking_dataset, tokenize_raw_text
+from keras_bert.tokenization.tokenizer import load_vocab
+from support.pretraining_fixtures import write_sst2_corpus
 
 SEQ, P, BATCH = 64, 10, 32
 

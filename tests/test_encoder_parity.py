@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
-from google_checkpoints import write_random_release
 from official.nlp.modeling import networks
 from official.nlp.tools import tf1_bert_checkpoint_converter_lib as converter
 
-from keras_bert.checkpoints import save_google_checkpoint
+from keras_bert.checkpoints.google import save_google_checkpoint
 from keras_bert.config import BertConfig
-from keras_bert.encoder import BertEncoder
+from keras_bert.models.encoder import BertEncoder
+from support.google_checkpoints import write_random_release
 
 CONFIGS = {
     # head size 64, as in every Google release

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from serving_helpers import repo_root
+from support.serving_helpers import repo_root
 
 TRAIN = textwrap.dedent("""
     import json, sys
@@ -22,9 +22,10 @@ TRAIN = textwrap.dedent("""
 
     import keras
     import keras_bert
-    from keras_bert import distribute, model_export, optimization
-    from keras_bert.preprocessing_export import export_preprocessing
-    from keras_bert.tokenization import BertPreprocessor
+    from keras_bert.export import task_exports as model_export
+    from keras_bert.training import distribute, optimization
+    from keras_bert.export.preprocessing import export_preprocessing
+    from keras_bert.tokenization.tokenizer import BertPreprocessor
 
     vocab_file, sst2_file, work = sys.argv[1:]
     keras.utils.set_random_seed(0)

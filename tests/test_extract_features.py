@@ -7,12 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-from google_checkpoints import write_random_release
 from official.nlp.tools import tokenization
 
 from finetuning.extract_features import extract_features
 from keras_bert.config import BertConfig
-from keras_bert.encoder import BertEncoder
+from keras_bert.models.encoder import BertEncoder
+from support.google_checkpoints import write_random_release
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=3, num_attention_heads=2,

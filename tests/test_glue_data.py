@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.data import glue
-from keras_bert.data.classification_dataset import classification_dataset
-from keras_bert.data.generic_task import GenericTask
-from keras_bert.data.tables import DataFileError
+from keras_bert.data.classification import glue
+from keras_bert.data.classification.dataset import classification_dataset
+from keras_bert.data.classification.generic import GenericTask
+from keras_bert.data.files import DataFileError
 
 
 def _plain_rows(path):

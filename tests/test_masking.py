@@ -1,4 +1,4 @@
-"""keras_bert.masking against the reference rules and tf-models-official's
+"""keras_bert.data.pretraining.masking against the reference rules and tf-models-official's
 `create_masked_lm_predictions` (the reference algorithm in Python) on real tokenized text."""
 import random
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert import masking
+from keras_bert.data.pretraining import masking
 
 VOCAB_SIZE, MASK_ID, CLS, SEP, PAD = 1000, 103, 101, 102, 0
 

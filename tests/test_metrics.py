@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 from sklearn import metrics as sk
 
-from keras_bert import metrics
+from keras_bert.data.classification import metrics
 
 RNG = np.random.default_rng(7)
 LABELS = RNG.integers(0, 2, size=200)

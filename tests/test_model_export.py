@@ -1,5 +1,5 @@
 """Pieces of the serving exports checked without writing a SavedModel: the in-graph SQuAD windows and
-max-context flags against the reference's (`keras_bert.data.squad`), byte → character offsets against Python,
+max-context flags against the reference's (`keras_bert.data.squad.features`), byte → character offsets against Python,
 what the export command reads from a fine-tuning folder, its errors, and the REST client's JSON."""
 import json
 
@@ -11,11 +11,12 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 import keras_bert
-from keras_bert import model_export, upstream_workarounds
-from keras_bert.data import squad
-from keras_bert.tokenization import BertPreprocessor
+from keras_bert import upstream_workarounds
+from keras_bert.data.squad import features as squad
+from keras_bert.export import task_exports as model_export
+from keras_bert.tokenization.tokenizer import BertPreprocessor
 from saved_models import client, export
-from serving_helpers import repo_root, tiny_config, write_finetuned
+from support.serving_helpers import repo_root, tiny_config, write_finetuned
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +119,10 @@ def test_searchsorted_workaround_is_needed_and_works():
 
 
 def test_squad_2_null_answers_equal_the_reference(tmp_path, shared_data, uncased_vocab):
-    """SQuAD 2.0 selection in the graph (traced here, not saved) against `keras_bert.data.squad`'s."""
-    from keras_bert.data.piece_tokenizer import PieceTokenizer
-    from serving_helpers import SQUAD_SETTINGS
+    """SQuAD 2.0 selection in the graph (traced here, not saved) against `keras_bert.data.squad.features`'s."""
+    from support.serving_helpers import SQUAD_SETTINGS
+
+    from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
 
     paragraphs = [p.replace("\n", " ") for p in
                   (shared_data / "pretraining" / "sample_text.txt").read_text(encoding="utf-8").split("\n\n") if p.strip()]

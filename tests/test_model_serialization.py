@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from keras_bert.config import BertConfig
-from keras_bert.encoder import BertEncoder
-from keras_bert.models import BertClassifier, BertPretrainer, BertSpanLabeler, BertTokenClassifier
+from keras_bert.models.encoder import BertEncoder
+from keras_bert.models.task_models import BertClassifier, BertPretrainer, BertSpanLabeler, BertTokenClassifier
 
 CONFIG = BertConfig(vocab_size=80, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                     intermediate_size=64, max_position_embeddings=64)

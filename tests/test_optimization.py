@@ -4,15 +4,14 @@ Oracles: a float64 numpy transcription of google-research/bert `optimization.py`
 (Model Garden's `official/modeling/optimization/lamb.py`), plus tf-models-official's tf_keras
 optimizers run on identical variables and gradients.
 """
+import keras
 import numpy as np
 import pytest
-import keras
 import tensorflow as tf
 import tf_keras
 from official.nlp import optimization as mg_optimization
 
-from keras_bert.optimization import (AdamWeightDecay, Lamb, WarmupLinearDecay,
-                                     create_optimizer)
+from keras_bert.training.optimization import AdamWeightDecay, Lamb, WarmupLinearDecay, create_optimizer
 
 INIT_LR, TRAIN_STEPS, WARMUP_STEPS = 0.05, 10, 3
 # (path, shape, decays): a LayerNorm-named and two bias variables must not decay.

@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 import keras_bert
-from keras_bert.tokenization import BertPackInputs, BertPreprocessor, BertTokenizer, truncation_lengths
-from test_tokenization import reference_tokenizer
+from keras_bert.tokenization.tokenizer import BertPackInputs, BertPreprocessor, BertTokenizer, truncation_lengths
+from support.corpora import reference_tokenizer
 
 CLS, SEP = 101, 102
 SPECIAL = {"vocab_size": 30522, "start_of_sequence_id": CLS, "end_of_segment_id": SEP, "padding_id": 0, "mask_id": 103}

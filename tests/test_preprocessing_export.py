@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.preprocessing_export import export_preprocessing
-from keras_bert.tokenization import BertPreprocessor
-from test_tokenization import adversarial_corpus, chinese_corpus, ragged_lists
+from keras_bert.export.preprocessing import export_preprocessing
+from keras_bert.tokenization.tokenizer import BertPreprocessor
+from support.corpora import adversarial_corpus, chinese_corpus, ragged_lists
 
 FRESH_PROCESS = textwrap.dedent("""
     import base64, json, sys

@@ -1,4 +1,4 @@
-"""keras_bert.pretraining_data and pretraining/create_pretraining_data.py against the reference
+"""keras_bert.data.pretraining.instances and pretraining/create_pretraining_data.py against the reference
 generator (tf-models-official's `official.nlp.data.create_pretraining_data`) on real SST-2 text."""
 import subprocess
 import sys
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert import pretraining_data
-from keras_bert.data import pretraining_records
-from keras_bert.tokenization import load_vocab
-from pretraining_fixtures import reference_create_pretraining_data, write_sst2_corpus
+from keras_bert.data.pretraining import instances as pretraining_data
+from keras_bert.data.pretraining import records as pretraining_records
+from keras_bert.tokenization.tokenizer import load_vocab
+from support.pretraining_fixtures import reference_create_pretraining_data, write_sst2_corpus
 
 SEQ, P = 64, 10
 # 6000 SST-2 sentences in 8-sentence documents: ~2000 instances, ~100k tokens per generator.

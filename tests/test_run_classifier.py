@@ -12,15 +12,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from google_checkpoints import reference_variable_shapes, write_random_release
 from sklearn import metrics as sk_metrics
 
 from finetuning.run_classifier import run_classifier
-from keras_bert.checkpoints import read_checkpoint_arrays
+from keras_bert.checkpoints.google import read_checkpoint_arrays
 from keras_bert.config import BertConfig
-from keras_bert.data.glue import get_task
-from keras_bert.data.tables import DataFileError
-from keras_bert.tokenization import BertPreprocessor
+from keras_bert.data.classification.glue import get_task
+from keras_bert.data.files import DataFileError
+from keras_bert.tokenization.tokenizer import BertPreprocessor
+from support.google_checkpoints import reference_variable_shapes, write_random_release
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
@@ -219,7 +219,7 @@ def test_rerun_resumes_from_the_training_checkpoint(shared_data, uncased_vocab, 
                   max_seq_length=16, train_batch_size=16, save_checkpoints_steps=2)
     run_classifier(num_train_epochs=1.0, **kwargs)  # 3 steps: checkpoints 2 and 3
     first = read_checkpoint_arrays(str(tmp_path / "out" / "bert_model.ckpt"))
-    with caplog.at_level("INFO", logger="keras_bert.finetuning"):
+    with caplog.at_level("INFO", logger="keras_bert.training.task_runner"):
         run_classifier(num_train_epochs=2.0, **kwargs)  # 6 steps in all: 3 more
     assert "resuming from step 3 of" in caplog.text
     assert tf.train.latest_checkpoint(tmp_path / "out" / "checkpoints").endswith("ckpt-6")

@@ -7,15 +7,21 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from google_checkpoints import random_reference_arrays, write_reference_checkpoint
-from keras_bert import checkpoints, distribute
+from keras_bert.checkpoints import google as checkpoints
 from keras_bert.config import BertConfig
-from keras_bert.data import pretraining_records
-from keras_bert.dynamic_masking import dynamic_masking_dataset
-from keras_bert.models import BertPretrainer
+from keras_bert.data.pretraining import records as pretraining_records
+from keras_bert.data.pretraining.dynamic_masking import dynamic_masking_dataset
+from keras_bert.models.task_models import BertPretrainer
+from keras_bert.training import distribute
 from pretraining.run_pretraining import run_pretraining
-from pretraining_fixtures import (TINY_CONFIG, TINY_PREDICTIONS, TINY_SEQ, reference_create_pretraining_data,
-                                  write_tiny_setup)
+from support.google_checkpoints import random_reference_arrays, write_reference_checkpoint
+from support.pretraining_fixtures import (
+    TINY_CONFIG,
+    TINY_PREDICTIONS,
+    TINY_SEQ,
+    reference_create_pretraining_data,
+    write_tiny_setup,
+)
 
 EVAL_KEYS = ["global_step", "loss", "masked_lm_accuracy", "masked_lm_loss", "next_sentence_accuracy",
              "next_sentence_loss"]

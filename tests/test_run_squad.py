@@ -9,16 +9,16 @@ import sys
 import keras
 import numpy as np
 import pytest
-from google_checkpoints import reference_variable_shapes, write_random_release
 from official.nlp.data import squad_lib
 from official.nlp.tools import squad_evaluate_v1_1, squad_evaluate_v2_0
-from test_squad_data import WINDOWS, FullTokenizerAdapter, squad_json
 
 from finetuning.run_squad import run_squad
-from keras_bert.checkpoints import read_checkpoint_arrays
+from keras_bert.checkpoints.google import read_checkpoint_arrays
 from keras_bert.config import BertConfig
-from keras_bert.data import squad
-from keras_bert.data.piece_tokenizer import PieceTokenizer
+from keras_bert.data.squad import features as squad
+from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
+from support.google_checkpoints import reference_variable_shapes, write_random_release
+from support.squad_fixtures import WINDOWS, FullTokenizerAdapter, squad_json
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,

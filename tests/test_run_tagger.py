@@ -9,16 +9,16 @@ import sys
 import keras
 import numpy as np
 import pytest
-from google_checkpoints import reference_variable_shapes
 from official.nlp.tools import tokenization
 from seqeval import metrics as seqeval_metrics
 
 from finetuning.run_tagger import run_tagger
-from keras_bert.checkpoints import read_checkpoint_arrays
+from keras_bert.checkpoints.google import read_checkpoint_arrays
 from keras_bert.config import BertConfig
-from keras_bert.data import conll
-from keras_bert.data.piece_tokenizer import PieceTokenizer
-from keras_bert.data.tables import DataFileError
+from keras_bert.data.files import DataFileError
+from keras_bert.data.tagging import conll
+from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
+from support.google_checkpoints import reference_variable_shapes
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,

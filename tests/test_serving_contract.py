@@ -5,7 +5,7 @@
 * loaded in a fresh process that imports only tensorflow and tensorflow_text, its signatures have the
   documented names, dtypes and shapes, and its outputs equal the in-process Keras models — on unicode, empty,
   far-too-long, non-UTF-8, batch-of-1, batch-of-64 and batch-of-0 inputs; SQuAD answers equal the reference
-  pipeline (`keras_bert.data.squad` windowing and post-processing), tags equal `keras_bert.data.conll`;
+  pipeline (`keras_bert.data.squad.features` windowing and post-processing), tags equal `keras_bert.data.tagging.conll`;
 * every op is registered by TF core or TF-Text; `saved_model_cli show --all` lists the signatures;
 * TF Serving's REST JSON (row and columnar forms) and gRPC request protos round-trip through the signatures.
 """
@@ -25,12 +25,21 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 import keras_bert
-from keras_bert.data import conll, squad
-from keras_bert.data.piece_tokenizer import PieceTokenizer
-from keras_bert.tokenization import BertPreprocessor
+from keras_bert.data.squad import features as squad
+from keras_bert.data.tagging import conll
+from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
+from keras_bert.tokenization.tokenizer import BertPreprocessor
 from saved_models import client, export
-from serving_helpers import SQUAD_SETTINGS, TAGS, contract_texts, repo_root, strings, tiny_config, write_finetuned
-import google_checkpoints
+from support import google_checkpoints
+from support.serving_helpers import (
+    SQUAD_SETTINGS,
+    TAGS,
+    contract_texts,
+    repo_root,
+    strings,
+    tiny_config,
+    write_finetuned,
+)
 
 SEQ = 32
 CLASS_LABELS = ["negative", "positive"]
@@ -119,7 +128,7 @@ def fresh(exported, calls) -> dict:
     work = exported["work"]
     with open(work / "job.pkl", "wb") as f:
         pickle.dump({"exports": {k: os.fspath(d) for k, d in exported["dirs"].items()}, "calls": calls}, f)
-    run = subprocess.run([sys.executable, str(repo_root() / "tests" / "serving_fresh_process.py"),
+    run = subprocess.run([sys.executable, str(repo_root() / "tests" / "support" / "serving_fresh_process.py"),
                           str(work / "job.pkl"), str(work / "result.pkl")], cwd=work, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]

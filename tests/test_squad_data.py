@@ -10,83 +10,11 @@ import logging
 import numpy as np
 import pytest
 from official.nlp.data import squad_lib
-from official.nlp.tools import squad_evaluate_v1_1, squad_evaluate_v2_0, tokenization
+from official.nlp.tools import squad_evaluate_v1_1, squad_evaluate_v2_0
 
-from keras_bert.data import squad
-from keras_bert.data.tables import DataFileError
-
-
-class FullTokenizerAdapter:
-    """The reference tokenizer behind keras_bert's `SquadTokenizer` interface."""
-
-    def __init__(self, vocab_file, do_lower_case):
-        self.full = reference_tokenizer(vocab_file, do_lower_case)
-        self.basic = tokenization.BasicTokenizer(do_lower_case=do_lower_case)
-
-    def tokenize_words(self, texts):
-        return [self.full.tokenize(text) for text in texts]
-
-    def convert_tokens_to_ids(self, tokens):
-        return self.full.convert_tokens_to_ids(tokens)
-
-    def basic_tokenize(self, text):
-        return self.basic.tokenize(text)
-
-
-def reference_tokenizer(vocab_file, do_lower_case):
-    tok = tokenization.FullTokenizer(str(vocab_file), do_lower_case=do_lower_case)
-    tok.wordpiece_tokenizer.max_input_chars_per_word = 200  # google-research/bert's limit
-    return tok
-
-
-FILLER = ("The committee met again in the old hall near the river, and after a long debate about budgets, "
-          "roads, schools and the harbour they agreed to meet once more before the winter. ")
-LONG_CONTEXT = (FILLER * 3 + "The bridge was finally opened by Mayor Anna-Lena Koch in 1896, twenty years late. "
-                + FILLER * 2 + "Its designer, Jürgen Müller-Straße (1841–1902), never saw it finished. " + FILLER)
-UNICODE_CONTEXT = ("Der Komponist Antonín Dvořák schrieb „Aus der Neuen Welt“ 1893 in New York; "
-                   "später lehrte er in Prag. 北京大学 wurde 1898 gegründet. Steve Smith's bat cost $1,200.50!")
-
-
-def _answer(context, text, occurrence=0):
-    start = -1
-    for _ in range(occurrence + 1):
-        start = context.index(text, start + 1)
-    return {"text": text, "answer_start": start}
-
-
-def squad_json(version_2):
-    """Hand-built paragraphs: long multi-window context, unicode answers, impossible questions."""
-    long_qas = [
-        {"id": "bridge-mayor", "question": "Who opened the bridge?",
-         "answers": [_answer(LONG_CONTEXT, "Mayor Anna-Lena Koch")]},
-        {"id": "designer-years", "question": "When did the designer live, and what was his full name?" * 3,
-         "answers": [_answer(LONG_CONTEXT, "1841–1902")]},
-        {"id": "designer", "question": "Who designed it?",
-         "answers": [_answer(LONG_CONTEXT, "Jürgen Müller-Straße")]},
-        # Spans a window boundary at doc_stride 16: the answer is whole only in some windows.
-        {"id": "debate", "question": "What did they debate?",
-         "answers": [_answer(LONG_CONTEXT, "budgets, roads, schools and the harbour they agreed", 3)]},
-        # Offset points at "1896" but the text says 1900: the reference's "Could not find answer" skip.
-        {"id": "wrong-year", "question": "When was it opened?",
-         "answers": [{"text": "1900", "answer_start": LONG_CONTEXT.index("1896")}]},
-    ]
-    unicode_qas = [
-        {"id": "dvorak", "question": "Wer schrieb die Symphonie?", "answers": [_answer(UNICODE_CONTEXT, "Antonín Dvořák")]},
-        {"id": "title", "question": "Welcher Titel?", "answers": [_answer(UNICODE_CONTEXT, "Aus der Neuen Welt")]},
-        {"id": "peking", "question": "Welche Universität?", "answers": [_answer(UNICODE_CONTEXT, "北京大学")]},
-        {"id": "price", "question": "How much was the bat?", "answers": [_answer(UNICODE_CONTEXT, "$1,200.50")]},
-        {"id": "smith", "question": "Whose bat?", "answers": [_answer(UNICODE_CONTEXT, "Steve Smith")]},
-    ]
-    if version_2:
-        for qa in long_qas + unicode_qas:
-            qa["is_impossible"] = False
-        long_qas.append({"id": "no-answer-1", "question": "Who painted the bridge?", "answers": [],
-                         "is_impossible": True})
-        unicode_qas.append({"id": "no-answer-2", "question": "Wann starb Dvořák?", "answers": [],
-                            "is_impossible": True})
-    return {"version": "2.0" if version_2 else "1.1", "data": [
-        {"title": "bridge", "paragraphs": [{"context": LONG_CONTEXT, "qas": long_qas}]},
-        {"title": "misc", "paragraphs": [{"context": UNICODE_CONTEXT, "qas": unicode_qas}]}]}
+from keras_bert.data.files import DataFileError
+from keras_bert.data.squad import features as squad
+from support.squad_fixtures import UNICODE_CONTEXT, WINDOWS, FullTokenizerAdapter, reference_tokenizer, squad_json
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +38,7 @@ def _example_fields(ex):
 @pytest.mark.parametrize("is_training", [True, False])
 def test_read_examples_match_reference(tmp_path, caplog, version_2, is_training):
     path = _write(tmp_path, "train.json", squad_json(version_2))
-    with caplog.at_level(logging.WARNING, logger="keras_bert.data.squad"):
+    with caplog.at_level(logging.WARNING, logger="keras_bert.data.squad.features"):
         ours = squad.read_squad_examples(path, is_training, version_2)
     theirs = squad_lib.read_squad_examples(path, is_training, version_2)
     assert [_example_fields(e) for e in ours] == [_example_fields(e) for e in theirs]
@@ -129,7 +57,7 @@ def test_offsets_outside_context_are_skipped_and_counted(tmp_path, caplog):
     qas.append({"id": "negative", "question": "?", "answers": [{"text": "Prag", "answer_start": -3}]})
     qas.append({"id": "overrun", "question": "?", "answers": [{"text": "$1,200.50! and more",
                                                                "answer_start": UNICODE_CONTEXT.index("$1,200")}]})
-    with caplog.at_level(logging.WARNING, logger="keras_bert.data.squad"):
+    with caplog.at_level(logging.WARNING, logger="keras_bert.data.squad.features"):
         examples = squad.read_squad_examples(_write(tmp_path, "t.json", data), True)
     ids = [e.qas_id for e in examples]
     assert not {"past-end", "negative", "overrun", "wrong-year"} & set(ids)
@@ -161,7 +89,6 @@ def _reference_features(examples, tokenizer, is_training, **kwargs):
     return features
 
 
-WINDOWS = dict(max_seq_length=64, doc_stride=16, max_query_length=12)
 
 
 @pytest.mark.parametrize("version_2", [False, True])

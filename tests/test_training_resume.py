@@ -1,4 +1,4 @@
-"""keras_bert.training: step checkpoints, resume with the optimizer state, TensorBoard logs, and a
+"""keras_bert.training.resumable_fit: step checkpoints, resume with the optimizer state, TensorBoard logs, and a
 real run_pretraining process killed with SIGKILL and restarted with the same command."""
 import os
 
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert import training
 from keras_bert.config import BertConfig
-from keras_bert.models import BertPretrainer
-from keras_bert.optimization import create_optimizer
+from keras_bert.models.task_models import BertPretrainer
+from keras_bert.training import resumable_fit as training
+from keras_bert.training.optimization import create_optimizer
 
 TINY = BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                   intermediate_size=64, max_position_embeddings=32)
@@ -127,7 +127,7 @@ def test_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, shar
     import sys
     import time
 
-    from pretraining_fixtures import TINY_PREDICTIONS, TINY_SEQ, write_tiny_setup
+    from support.pretraining_fixtures import TINY_PREDICTIONS, TINY_SEQ, write_tiny_setup
 
     setup = write_tiny_setup(tmp_path, shared_data)
     output_dir = tmp_path / "out"

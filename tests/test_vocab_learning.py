@@ -6,12 +6,12 @@ import sys
 
 import pytest
 import tensorflow as tf
+from conftest import REPO_ROOT
 from official.nlp.tools import tokenization as reference
 
-from conftest import REPO_ROOT
-from keras_bert.tokenization import BertTokenizer, load_vocab
-from keras_bert.vocab_learning import RESERVED_TOKENS, learn_wordpiece_vocab, write_vocab
-from test_tokenization import ragged_lists
+from keras_bert.tokenization.tokenizer import BertTokenizer, load_vocab
+from keras_bert.tokenization.vocab_learning import RESERVED_TOKENS, learn_wordpiece_vocab, write_vocab
+from support.corpora import ragged_lists
 
 # Words whose reference normalization differs from TF-Text's NFKC case folding, frequent enough to be learned.
 TRICKY = "Café ÉCOLE Straße ﬁnance ﬂow Ｆｕｌｌ ΟΔΟΣ naïve Ångström İstanbul 北京欢迎你 [MASK] résumé"

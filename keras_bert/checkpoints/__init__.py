@@ -1,0 +1,1 @@
+"""Checkpoint formats read into and written from keras_bert models."""

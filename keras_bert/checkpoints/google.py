@@ -1,0 +1,235 @@
+"""Google TF1 BERT checkpoints ⇄ Keras weights, both directions, with the reference's variable names.
+
+`load_google_checkpoint` reads a release folder (`bert_config.json`, `bert_model.ckpt.*`) or a
+checkpoint prefix into any keras_bert model; `save_google_checkpoint` writes a model back under the
+same names, so Google's tools (and Model Garden's TF1 converter) read what we train.
+Encoder variables must match exactly; a mismatch lists every missing variable and shape conflict.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert.config import BertConfig
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "bert_config.json"
+# Names written by the reference's optimizer, fp16 loss scaling or Estimator: never model weights.
+_IGNORED_SUFFIXES = ("/adam_m", "/adam_v", "/Adam", "/Adam_1")
+_IGNORED_NAMES = ("global_step", "good_steps", "loss_scale", "current_loss_scale")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """One Google variable and the Keras variable that holds it, with layout conversions."""
+
+    name: str
+    variable: Any  # keras.Variable
+    to_keras: Callable[[np.ndarray], np.ndarray] = lambda a: a
+    to_google: Callable[[np.ndarray], np.ndarray] = lambda a: a
+    required: bool = True  # encoder weights must be present; task heads may start fresh
+
+
+def _dense(prefix: str, dense, required: bool = True) -> list[_Entry]:
+    return [_Entry(f"{prefix}/kernel", dense.kernel, required=required),
+            _Entry(f"{prefix}/bias", dense.bias, required=required)]
+
+
+def _layer_norm(prefix: str, norm, required: bool = True) -> list[_Entry]:
+    return [_Entry(f"{prefix}/gamma", norm.gamma, required=required),
+            _Entry(f"{prefix}/beta", norm.beta, required=required)]
+
+
+def _transposed_dense(prefix: str, dense, required: bool = False) -> list[_Entry]:
+    """The reference's `output_weights` [outputs, hidden] (a transposed Dense kernel) and `output_bias`."""
+    return [_Entry(f"{prefix}output_weights", dense.kernel, np.transpose, np.transpose, required),
+            _Entry(f"{prefix}output_bias", dense.bias, required=required)]
+
+
+def _attention_projection(prefix: str, einsum_dense, heads: int) -> list[_Entry]:
+    """query/key/value: Google [hidden, hidden] and [hidden] ⇄ Keras [hidden, heads, size], [heads, size]."""
+    kernel, bias = einsum_dense.kernel, einsum_dense.bias
+    return [
+        _Entry(f"{prefix}/kernel", kernel, lambda a: a.reshape(kernel.shape),
+               lambda a: a.reshape(a.shape[0], -1)),
+        _Entry(f"{prefix}/bias", bias, lambda a: a.reshape(bias.shape), lambda a: a.reshape(-1)),
+    ]
+
+
+def encoder_entries(encoder) -> list[_Entry]:
+    """The `bert/...` variables of a `BertEncoder`."""
+    emb = encoder.embeddings
+    entries = [
+        _Entry("bert/embeddings/word_embeddings", emb.word_embeddings.embeddings),
+        _Entry("bert/embeddings/token_type_embeddings", emb.token_type_embeddings.embeddings),
+        _Entry("bert/embeddings/position_embeddings", emb.position_embeddings),
+        *_layer_norm("bert/embeddings/LayerNorm", emb.layer_norm),
+    ]
+    heads = encoder.bert_config.num_attention_heads
+    for index, block in enumerate(encoder.transformer_layers):
+        p = f"bert/encoder/layer_{index}"
+        attention = block.attention
+        output = attention.output_dense
+        entries += [
+            *_attention_projection(f"{p}/attention/self/query", attention.query_dense, heads),
+            *_attention_projection(f"{p}/attention/self/key", attention.key_dense, heads),
+            *_attention_projection(f"{p}/attention/self/value", attention.value_dense, heads),
+            _Entry(f"{p}/attention/output/dense/kernel", output.kernel,
+                   lambda a, s=tuple(output.kernel.shape): a.reshape(s), lambda a: a.reshape(-1, a.shape[-1])),
+            _Entry(f"{p}/attention/output/dense/bias", output.bias),
+            *_layer_norm(f"{p}/attention/output/LayerNorm", block.attention_layer_norm),
+            *_dense(f"{p}/intermediate/dense", block.intermediate),
+            *_dense(f"{p}/output/dense", block.output_dense),
+            *_layer_norm(f"{p}/output/LayerNorm", block.output_layer_norm),
+        ]
+    entries += _dense("bert/pooler/dense", encoder.pooler.dense)
+    return entries
+
+
+def model_entries(model) -> list[_Entry]:
+    """Every Google variable of a keras_bert model: the encoder's plus its head's reference names."""
+    from keras_bert.models import task_models as models
+    from keras_bert.models.encoder import BertEncoder
+
+    if isinstance(model, BertEncoder):
+        return encoder_entries(model)
+    entries = encoder_entries(model.encoder)
+    if isinstance(model, models.BertPretrainer):
+        mlm = model.get_layer("masked_lm")
+        entries += [*_dense("cls/predictions/transform/dense", mlm.transform, required=False),
+                    *_layer_norm("cls/predictions/transform/LayerNorm", mlm.layer_norm, required=False),
+                    _Entry("cls/predictions/output_bias", mlm.output_bias, required=False),
+                    *_transposed_dense("cls/seq_relationship/", model.get_layer("next_sentence").dense)]
+    elif isinstance(model, models.BertSpanLabeler):
+        entries += _transposed_dense("cls/squad/", model.get_layer("span").dense)
+    elif isinstance(model, models.BertClassifier):
+        entries += _transposed_dense("", model.get_layer("classifier").dense)
+    elif isinstance(model, models.BertTokenClassifier):
+        entries += _transposed_dense("", model.get_layer("tagger").dense)
+    else:
+        raise TypeError(f"no Google checkpoint layout for {type(model).__name__}")
+    return entries
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, str]:
+    """Returns (checkpoint prefix, folder) for a release folder or a checkpoint prefix."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        for candidate in ("bert_model.ckpt", "model.ckpt"):
+            if os.path.exists(os.path.join(path, candidate + ".index")):
+                return os.path.join(path, candidate), path
+        latest = tf.train.latest_checkpoint(path)
+        if latest:
+            return latest, path
+        raise FileNotFoundError(f"no TF1 checkpoint (bert_model.ckpt.index) found in folder {path}")
+    if os.path.exists(path + ".index"):
+        return path, os.path.dirname(path) or "."
+    if path.endswith(".index") and os.path.exists(path):
+        return path[: -len(".index")], os.path.dirname(path) or "."
+    raise FileNotFoundError(f"BERT checkpoint not found: {path} (expected a release folder or a "
+                            f"checkpoint prefix with {path}.index beside it)")
+
+
+def _is_model_variable(name: str) -> bool:
+    return not (name in _IGNORED_NAMES or name.endswith(_IGNORED_SUFFIXES))
+
+
+def read_checkpoint_arrays(prefix: str) -> dict[str, np.ndarray]:
+    """All model variables of a TF1 checkpoint (optimizer slots and step counters left out)."""
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except (tf.errors.OpError, ValueError) as error:
+        raise ValueError(f"cannot read checkpoint {prefix}: {error}") from None
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if _is_model_variable(name)}
+
+
+def load_google_checkpoint(model_class, path: str | os.PathLike, config: BertConfig | None = None,
+                           **model_kwargs: Any):
+    """Builds `model_class(config, **model_kwargs)` and loads a Google checkpoint into it.
+
+    `path`: a release folder or checkpoint prefix; `config` defaults to `bert_config.json` in the
+    folder. Raises FileNotFoundError for missing files and ValueError listing every missing variable,
+    shape conflict and unused `bert/` variable; nothing is loaded unless everything checks out.
+    """
+    prefix, folder = resolve_checkpoint(path)
+    if config is None:
+        config_file = os.path.join(folder, CONFIG_FILE)
+        if not os.path.exists(config_file):
+            raise FileNotFoundError(f"{CONFIG_FILE} not found beside checkpoint {prefix}; pass config=")
+        config = BertConfig.from_json_file(config_file)
+    model = model_class(config, **model_kwargs)
+    assign_checkpoint(model, prefix)
+    return model
+
+
+def assign_checkpoint(model, prefix: str) -> None:
+    """Loads the checkpoint at `prefix` into an existing keras_bert model (see `load_google_checkpoint`)."""
+    arrays = read_checkpoint_arrays(prefix)
+    if not any(name.startswith("bert/") for name in arrays):
+        sample = ", ".join(sorted(arrays)[:5]) or "no variables"
+        raise ValueError(f"{prefix} is not a BERT checkpoint: it has no bert/ variables (found {sample})")
+    entries = model_entries(model)
+    missing, conflicts, values = [], [], []
+    for entry in entries:
+        if entry.name not in arrays:
+            if entry.required:
+                missing.append(entry.name)
+            continue
+        array = arrays[entry.name]
+        expected = tuple(entry.to_google(np.zeros(entry.variable.shape, "float32")).shape)
+        if tuple(array.shape) != expected:
+            conflicts.append(f"{entry.name}: checkpoint {list(array.shape)} vs model {list(expected)}")
+            continue
+        values.append((entry, array))
+    known = {entry.name for entry in entries}
+    unused = sorted(name for name in arrays if name.startswith("bert/") and name not in known)
+    fresh_heads = sorted(e.name for e in entries if not e.required and e.name not in arrays)
+    loaded_heads = [e.name for e in entries if not e.required and e.name in arrays]
+    if fresh_heads and loaded_heads:  # half a head: the checkpoint is not what the model expects
+        missing += fresh_heads
+    if missing or conflicts or unused:
+        problems = []
+        if missing:
+            problems.append(f"missing variables ({len(missing)}): " + ", ".join(missing))
+        if conflicts:
+            problems.append(f"shape conflicts ({len(conflicts)}): " + "; ".join(conflicts))
+        if unused:
+            problems.append(f"checkpoint variables the model does not have ({len(unused)}): " + ", ".join(unused))
+        raise ValueError(f"checkpoint {prefix} does not match the {model.name} model built from its config:\n  "
+                         + "\n  ".join(problems))
+    for entry, array in values:
+        entry.variable.assign(entry.to_keras(array).astype(entry.variable.dtype))
+    if fresh_heads:
+        logger.warning("checkpoint %s has no task head for %s; these start from their initializers: %s",
+                       prefix, model.name, ", ".join(fresh_heads))
+
+
+def google_checkpoint_arrays(model) -> dict[str, np.ndarray]:
+    """The model's weights as {Google variable name: array in the reference layout}."""
+    return {e.name: e.to_google(np.asarray(e.variable.numpy())) for e in model_entries(model)}
+
+
+def save_google_checkpoint(model, path: str | os.PathLike) -> str:
+    """Writes the model under the reference's variable names as a TF1 (V2-format) checkpoint.
+
+    `path`: a checkpoint prefix (e.g. `out/bert_model.ckpt`), or an existing folder, in which case
+    `bert_model.ckpt` is written there. `bert_config.json` is written beside it. Returns the prefix.
+    """
+    path = os.fspath(path)
+    prefix = os.path.join(path, "bert_model.ckpt") if os.path.isdir(path) else path
+    os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
+    arrays = google_checkpoint_arrays(model)
+    names = sorted(arrays)
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names),
+                      tensors=[tf.convert_to_tensor(arrays[n]) for n in names])
+    config = model.bert_config
+    config.to_json_file(os.path.join(os.path.dirname(prefix) or ".", CONFIG_FILE))
+    return prefix

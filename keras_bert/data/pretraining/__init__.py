@@ -1,0 +1,1 @@
+"""Pretraining data: the reference TFRecords, corpus to instances, masking, and dynamic masking."""

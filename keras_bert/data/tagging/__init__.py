@@ -1,0 +1,1 @@
+"""Token classification data: CoNLL files, word-to-piece labels and seqeval metrics."""

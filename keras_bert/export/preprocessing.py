@@ -1,0 +1,75 @@
+"""SavedModel exports with TF Hub's APIs.
+
+`export_preprocessing` writes BERT preprocessing with the TF Hub preprocessing API:
+
+* the root is callable: string [batch] → dict of int32 [batch, 128] (`input_word_ids`,
+  `input_mask`, `input_type_ids`), also exported as the `serving_default` signature;
+* `.tokenize(strings)` → int32 RaggedTensor [batch, (words), (pieces)], and
+  `.tokenize.get_special_tokens_dict()` → dict of int32 scalars;
+* `.tokenize_with_offsets(strings)` → (ids, begins, ends), each [batch, (words), (pieces)];
+* `.bert_pack_inputs(segments, seq_length=...)`: a list of 1 or 2 int32 RaggedTensors of ragged
+  rank 1 or 2 → the dict above with [batch, seq_length];
+* `.vocab_file` (an asset, copied into the SavedModel's assets/) and `.do_lower_case` (bool variable).
+
+It loads with `tf.saved_model.load` after `import tensorflow_text` (nothing of keras_bert is needed)
+and runs inside `tf.data.Dataset.map`. Its graphs use TF core ops and a single TF-Text op,
+`FastWordpieceTokenizeWithOffsets` (no `RoundRobinTrim`: truncation is plain TF arithmetic).
+Minimum serving stack: verified with TensorFlow 2.20 + TF-Text 2.20, i.e. TensorFlow Serving 2.20.
+Serving 2.12-2.19 bundle TF-Text 2.12.1, which registers FastWordpieceTokenizeWithOffsets too, so
+they may load it, but that is untested here (no model server can be installed on these machines,
+and a SavedModel written by TF 2.20 may carry op attributes older runtimes reject).
+"""
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+
+from keras_bert.tokenization.tokenizer import BertPreprocessor
+
+_STRINGS = tf.TensorSpec([None], tf.string, name="text")
+
+
+def _segment_spec(ragged_rank: int) -> tf.RaggedTensorSpec:
+    return tf.RaggedTensorSpec([None] * (ragged_rank + 1), tf.int32, ragged_rank=ragged_rank, row_splits_dtype=tf.int64)
+
+
+class _Tokenize(tf.Module):
+    """`.tokenize`: callable, with `get_special_tokens_dict` like TF Hub's tokenize layer."""
+
+    def __init__(self, tokenizer):
+        super().__init__(name="tokenize")
+        special = tokenizer.get_special_tokens_dict()
+        self.__call__ = tf.function(lambda text: tokenizer(text), input_signature=[_STRINGS])
+        self.get_special_tokens_dict = tf.function(
+            lambda: {key: tf.constant(value, tf.int32) for key, value in special.items()}, input_signature=[]
+        )
+
+
+class _PreprocessingModule(tf.Module):
+    def __init__(self, preprocessor: BertPreprocessor):
+        super().__init__(name="bert_preprocessing")
+        tokenizer, packer = preprocessor.tokenizer, preprocessor.packer
+        self.vocab_file = tf.saved_model.Asset(tokenizer.vocab_file)
+        self.do_lower_case = tf.Variable(tokenizer.lower_case, trainable=False, name="do_lower_case")
+        self.tokenize = _Tokenize(tokenizer)
+        self.tokenize_with_offsets = tf.function(tokenizer.tokenize_with_offsets, input_signature=[_STRINGS])
+
+        def bert_pack_inputs(inputs, seq_length=packer.seq_length):
+            return packer(list(inputs), seq_length=seq_length)
+
+        self.bert_pack_inputs = tf.function(bert_pack_inputs)
+        for num_segments in (1, 2):
+            for ragged_rank in (1, 2):
+                segments = [_segment_spec(ragged_rank)] * num_segments
+                self.bert_pack_inputs.get_concrete_function(segments)
+                self.bert_pack_inputs.get_concrete_function(segments, seq_length=tf.TensorSpec([], tf.int32))
+        self.__call__ = tf.function(lambda text: preprocessor(text), input_signature=[_STRINGS])
+
+
+def export_preprocessing(preprocessor: BertPreprocessor, export_dir: str | os.PathLike) -> None:
+    """Writes `preprocessor` as a TF Hub-style preprocessing SavedModel to `export_dir`."""
+    module = _PreprocessingModule(preprocessor)
+    tf.saved_model.save(
+        module, os.fspath(export_dir), signatures={"serving_default": module.__call__.get_concrete_function()}
+    )

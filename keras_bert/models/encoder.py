@@ -1,0 +1,86 @@
+"""`BertEncoder`: the BERT transformer as a functional `keras.Model` with the TF Hub encoder interface."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import keras
+from keras import ops
+
+from keras_bert.config import BertConfig
+from keras_bert.layers.transformer import BertEmbeddings, Pooler, TransformerBlock
+
+ENCODER_INPUTS = ("input_word_ids", "input_mask", "input_type_ids")
+
+
+def encoder_inputs(name_prefix: str = "") -> dict[str, keras.KerasTensor]:
+    """Symbolic int32 [batch, seq] inputs named as TF Hub's BERT encoders name them."""
+    return {name: keras.Input(shape=(None,), dtype="int32", name=name_prefix + name) for name in ENCODER_INPUTS}
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class BertEncoder(keras.Model):
+    """google-research/bert's `BertModel` in Keras 3 layers.
+
+    Inputs, a dict of int32 [batch, seq] (seq ≤ `max_position_embeddings`, any length per call):
+      `input_word_ids`, `input_mask` (1 = real token, 0 = padding), `input_type_ids` (segment ids).
+    Outputs, a dict: `sequence_output` [batch, seq, hidden], `pooled_output` [batch, hidden]
+      (tanh pooler on [CLS]), `encoder_outputs` (list of `num_hidden_layers` [batch, seq, hidden]),
+      `default` (= `pooled_output`). Floats are in the compute dtype of the Keras dtype policy.
+    """
+
+    def __init__(self, config: BertConfig | dict[str, Any], **kwargs: Any):
+        config = config if isinstance(config, BertConfig) else BertConfig.from_dict(config)
+        inputs = encoder_inputs()
+        embeddings = BertEmbeddings(
+            vocab_size=config.vocab_size, hidden_size=config.hidden_size,
+            max_position_embeddings=config.max_position_embeddings,
+            type_vocab_size=config.type_vocab_size, dropout_rate=config.hidden_dropout_prob,
+            initializer_range=config.initializer_range, name="embeddings")
+        hidden = embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
+        # [batch, 1, seq]: every query position sees the same keys, as in the reference's
+        # create_attention_mask_from_input_mask.
+        attention_mask = ops.expand_dims(inputs["input_mask"], axis=1)
+        layer_outputs = []
+        for index in range(config.num_hidden_layers):
+            hidden = TransformerBlock(
+                hidden_size=config.hidden_size, num_attention_heads=config.num_attention_heads,
+                intermediate_size=config.intermediate_size, hidden_act=config.hidden_act,
+                hidden_dropout_prob=config.hidden_dropout_prob,
+                attention_probs_dropout_prob=config.attention_probs_dropout_prob,
+                initializer_range=config.initializer_range, name=f"transformer_layer_{index}",
+            )(hidden, attention_mask)
+            layer_outputs.append(hidden)
+        pooled = Pooler(config.hidden_size, config.initializer_range, name="pooler")(hidden)
+        outputs = {"sequence_output": hidden, "pooled_output": pooled,
+                   "encoder_outputs": layer_outputs, "default": pooled}
+        kwargs.setdefault("name", "bert_encoder")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.bert_config = config
+
+    @property
+    def embeddings(self) -> BertEmbeddings:
+        return self.get_layer("embeddings")
+
+    @property
+    def transformer_layers(self) -> list[TransformerBlock]:
+        return [self.get_layer(f"transformer_layer_{i}") for i in range(self.bert_config.num_hidden_layers)]
+
+    @property
+    def pooler(self) -> Pooler:
+        return self.get_layer("pooler")
+
+    def get_config(self) -> dict[str, Any]:
+        return {"config": self.bert_config.to_dict(), "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> BertEncoder:
+        return cls(**config)
+
+    @classmethod
+    def from_google_checkpoint(cls, path: str | os.PathLike, config: BertConfig | None = None,
+                               **kwargs: Any) -> BertEncoder:
+        """Builds an encoder from a Google release folder or checkpoint prefix (see `keras_bert.checkpoints.google`)."""
+        from keras_bert.checkpoints import google as checkpoints
+
+        return checkpoints.load_google_checkpoint(cls, path, config=config, **kwargs)

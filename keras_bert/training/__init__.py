@@ -1,0 +1,1 @@
+"""Training: the reference optimizers, distribution strategies, resumable fit and the task runner."""

@@ -1,0 +1,1 @@
+"""Shared test helpers: tiny configs, random Google checkpoints, fixtures and serving helpers."""
