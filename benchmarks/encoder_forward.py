@@ -22,11 +22,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
-from test_encoder_parity import model_garden_encoder  # noqa: E402
 
 from keras_bert.config import BertConfig  # noqa: E402
 from keras_bert.models.encoder import BertEncoder  # noqa: E402
 from support.google_checkpoints import write_random_release  # noqa: E402
+from support.model_garden import model_garden_encoder  # noqa: E402
 
 
 def seconds_per_call(fn, inputs, iterations: int) -> float:
@@ -74,8 +74,9 @@ def main() -> None:
         for precision in args.precisions.split(","):
             ours, theirs = build_pair(config, folder, precision)
             for jit in (False, True):
-                run_ours = tf.function(lambda x: ours(x, training=False)["sequence_output"], jit_compile=jit)
-                run_theirs = tf.function(lambda x: theirs(x, training=False)["sequence_output"], jit_compile=jit)
+                run_ours = tf.function(lambda x, m=ours: m(x, training=False)["sequence_output"], jit_compile=jit)
+                run_theirs = tf.function(lambda x, m=theirs: m(x, training=False)["sequence_output"],
+                                         jit_compile=jit)
                 # Alternate the two so both see the same machine state.
                 t_ours, t_theirs = [], []
                 for _ in range(2):

@@ -26,7 +26,7 @@ from official.nlp.modeling import models as mg_models  # noqa: E402
 from official.nlp.modeling import networks as mg_networks  # noqa: E402
 
 from keras_bert.config import BertConfig  # noqa: E402
-from keras_bert.models.task_models import BertClassifier  # noqa: E402
+from keras_bert.models.classifier import BertClassifier  # noqa: E402
 from keras_bert.training.optimization import create_optimizer  # noqa: E402
 
 TRAIN_STEPS = 10_000  # schedule length: only its shape matters here

@@ -20,8 +20,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from keras_bert.data.pretraining import instances as pretraining_data  # noqa: E402
+from keras_bert.data.pretraining import create as pretraining_data  # noqa: E402
+from keras_bert.data.pretraining.instances import PretrainingDataOptions  # noqa: E402
 from support.pretraining_fixtures import reference_create_pretraining_data, write_sst2_corpus  # noqa: E402
+from support.record_statistics import record_statistics  # noqa: E402
 
 SHARED = pathlib.Path(os.environ.get("KERAS_BERT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -43,7 +45,7 @@ def main() -> None:
 
     start = time.perf_counter()
     summary = pretraining_data.create_pretraining_data(
-        corpus, str(folder / "ours.tfrecord"), vocab, True, pretraining_data.PretrainingDataOptions(
+        corpus, str(folder / "ours.tfrecord"), vocab, True, PretrainingDataOptions(
             max_seq_length=args.max_seq_length, max_predictions_per_seq=args.max_predictions_per_seq,
             dupe_factor=args.dupe_factor, do_whole_word_mask=args.do_whole_word_mask))
     ours_seconds = time.perf_counter() - start
@@ -60,10 +62,9 @@ def main() -> None:
     print(f"{'instances':24}{summary.num_instances:>14}{theirs:>20}")
     print(f"{'seconds':24}{ours_seconds:>14.2f}{theirs_seconds:>20.2f}")
     print(f"{'instances/s':24}{ours_rate:>14.0f}{theirs_rate:>20.0f}")
-    ours_stats = pretraining_data.record_statistics(str(folder / "ours.tfrecord"), args.max_seq_length,
-                                                    args.max_predictions_per_seq)
-    theirs_stats = pretraining_data.record_statistics(str(folder / "theirs.tfrecord"), args.max_seq_length,
-                                                      args.max_predictions_per_seq)
+    ours_stats = record_statistics(str(folder / "ours.tfrecord"), args.max_seq_length, args.max_predictions_per_seq)
+    theirs_stats = record_statistics(str(folder / "theirs.tfrecord"), args.max_seq_length,
+                                     args.max_predictions_per_seq)
     for key in ("mean_masked_share", "random_next_share", "mean_num_tokens"):
         print(f"{key:24}{ours_stats[key]:>14.4f}{theirs_stats[key]:>20.4f}")
     print(f"speed-up: {ours_rate / theirs_rate:.1f}x")

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_bert.config import BertConfig  # noqa: E402
-from keras_bert.models.task_models import BertPretrainer  # noqa: E402
+from keras_bert.models.pretrainer import BertPretrainer  # noqa: E402
 from keras_bert.training.optimization import create_optimizer  # noqa: E402
 
 

@@ -21,9 +21,10 @@ import numpy as np
 import tensorflow as tf
 
 import keras_bert
-from keras_bert.export import task_exports as model_export
+from keras_bert.export.classifier import export_classifier
+from keras_bert.export.encoder import export_encoder
 from keras_bert.export.preprocessing import export_preprocessing
-from keras_bert.tokenization.tokenizer import BertPreprocessor
+from keras_bert.tokenization.preprocessor import BertPreprocessor
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -68,9 +69,9 @@ def main() -> None:
     preprocessor = BertPreprocessor(args.vocab_file, True, args.seq_length)
     classifier = keras_bert.BertClassifier(config, 2)
     with tempfile.TemporaryDirectory() as work:
-        model_export.export_classifier(classifier, preprocessor, ["0", "1"], f"{work}/classifier")
+        export_classifier(classifier, preprocessor, ["0", "1"], f"{work}/classifier")
         export_ids_classifier(classifier, f"{work}/ids_classifier")
-        model_export.export_encoder(classifier.encoder, args.vocab_file, True, f"{work}/encoder")
+        export_encoder(classifier.encoder, args.vocab_file, True, f"{work}/encoder")
         export_preprocessing(preprocessor, f"{work}/preprocessing")
         from_strings = tf.saved_model.load(f"{work}/classifier").signatures["serving_default"]
         classifier_from_ids = tf.saved_model.load(f"{work}/ids_classifier").signatures["serving_default"]
@@ -92,8 +93,8 @@ def main() -> None:
         best: dict[str, tuple[np.ndarray, float]] = {}
         for _ in range(args.rounds):
             for name, run in runs.items():
-                latency = _timed(lambda: run(1), args.latency_calls) * 1000
-                throughput = 64 / _timed(lambda: run(64), args.throughput_calls).mean()
+                latency = _timed(lambda run=run: run(1), args.latency_calls) * 1000
+                throughput = 64 / _timed(lambda run=run: run(64), args.throughput_calls).mean()
                 if name not in best or np.median(latency) < np.median(best[name][0]):
                     best[name] = (latency, best.get(name, (None, 0.0))[1])
                 best[name] = (best[name][0], max(best[name][1], throughput))

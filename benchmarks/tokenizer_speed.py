@@ -32,9 +32,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_text as tf_text  # noqa: E402
 from official.nlp.tools import tokenization as reference  # noqa: E402
-from support.corpora import adversarial_corpus  # noqa: E402
 
-from keras_bert.tokenization.tokenizer import BertPreprocessor  # noqa: E402
+from keras_bert.tokenization.preprocessor import BertPreprocessor  # noqa: E402
+from support.corpora import adversarial_corpus  # noqa: E402
 
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SEQ_LENGTH = 128
@@ -108,7 +108,8 @@ def main() -> None:
     parser.add_argument("--sst2", default=str(SHARED / "glue" / "SST-2" / "train.tsv"))
     parser.add_argument("--vocab_file", default=str(SHARED / "vocab" / "uncased_vocab.txt"))
     parser.add_argument("--cased", action="store_true", help="lower_case=False (default: uncased)")
-    parser.add_argument("--passes", type=int, default=3, help="timed passes per contender, round robin; the best is kept")
+    parser.add_argument("--passes", type=int, default=3,
+                        help="timed passes per contender, round robin; the best is kept")
     args = parser.parse_args()
     lower_case = not args.cased
     texts = read_sst2(pathlib.Path(args.sst2))

@@ -14,23 +14,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import re
-import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import cli as programs
-from keras_bert.data.files import DataFileError, read_lines
+from keras_bert import cli
+from keras_bert.files import DataFileError, read_lines
 from keras_bert.models.encoder import BertEncoder
-from keras_bert.tokenization.tokenizer import BertPreprocessor, check_case_matches_checkpoint
-from keras_bert.training import task_runner as finetuning
+from keras_bert.tokenization.preprocessor import BertPreprocessor, check_case_matches_checkpoint
+from keras_bert.training import task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +89,7 @@ def extract_features(input_file: str, output_file: str, vocab_file: str, bert_co
 
     Returns the number of lines written.
     """
-    config = finetuning.load_bert_config(bert_config_file, max_seq_length)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length)
     layer_indexes = parse_layers(layers, config.num_hidden_layers)
     examples = read_text_lines(input_file)
     if not init_checkpoint:
@@ -134,17 +129,19 @@ def _line_record(unique_id: int, tokens: list[str], layer_indexes: list[int],
 
 
 def _define_flags() -> None:
-    from absl import flags
+    cli.define_flags(extract_features, {
+        "input_file": "Text file: one text, or `text_a ||| text_b`, per line.",
+        "output_file": "JSON-lines output.",
+        "layers": "Comma-separated layer indexes (negative from the top).",
+        "batch_size": "Batch size for predictions.",
+    })
+    cli.define_model_flags(extract_features)
 
-    defaults = programs.parameter_defaults(extract_features)
-    flags.DEFINE_string("input_file", None, "Text file: one text, or `text_a ||| text_b`, per line.")
-    flags.DEFINE_string("output_file", None, "JSON-lines output.")
-    flags.DEFINE_string("layers", defaults["layers"], "Comma-separated layer indexes (negative from the top).")
-    flags.DEFINE_integer("batch_size", defaults["batch_size"], "Batch size for predictions.")
-    finetuning.define_model_flags(defaults, train=False)
-    flags.adopt_module_key_flags(finetuning)  # list the shared flags in --help
-    flags.mark_flags_as_required(["input_file", "output_file", "vocab_file", "bert_config_file", "init_checkpoint"])
+
+def main() -> None:
+    """The `bert-extract-features` command (`python finetuning/extract_features.py`)."""
+    cli.run_program(extract_features, _define_flags)
 
 
 if __name__ == "__main__":
-    programs.run_program(extract_features, _define_flags)
+    main()

@@ -18,30 +18,24 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert import cli as programs
+from keras_bert import cli
 from keras_bert.data.classification.dataset import classification_dataset
 from keras_bert.data.classification.generic import GenericTask
 from keras_bert.data.classification.glue import InputExample, get_task
 from keras_bert.data.classification.metrics import classification_metrics
-from keras_bert.models.task_models import BertClassifier
-from keras_bert.tokenization.tokenizer import BertPreprocessor, check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs
-from keras_bert.training import task_runner as finetuning
+from keras_bert.models.classifier import BertClassifier
+from keras_bert.tokenization.preprocessor import BertPreprocessor, check_case_matches_checkpoint
+from keras_bert.training import distribute, outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
 GENERIC_TASK = "generic"
-EVAL_RESULTS_FILE = "eval_results.txt"
 TEST_RESULTS_FILE = "test_results.tsv"
 
 
@@ -74,7 +68,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-@finetuning.restores_dtype_policy
+@task_runner.restores_dtype_policy
 def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_file: str, output_dir: str,
                    init_checkpoint: str | None = None, do_lower_case: bool = True, max_seq_length: int = 128,
                    do_train: bool = False, do_eval: bool = False, do_predict: bool = False,
@@ -87,47 +81,49 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
                    steps_per_execution: int = 1, seed: int | None = None) -> dict[str, Any]:
     """Trains, evaluates and/or predicts as the reference's `run_classifier.py` (arguments = its flags).
 
-    Returns {"eval": {metric: value} (do_eval), "train": last training metrics (do_train), and the paths
-    written: "eval_results_file", "test_results_file", "checkpoint", "model_file", "vocab_file",
-    "task_info_file"}.
+    Returns {"model": the `BertClassifier`, "eval": {metric: value} (do_eval), "train": last training metrics
+    (do_train), and the paths written (by the chief only under multi-worker training): "eval_results_file",
+    "test_results_file", "checkpoint", "model_file", "vocab_file", "task_info_file"}.
     """
     if not (do_train or do_eval or do_predict):
         raise ValueError("At least one of `do_train`, `do_eval` or `do_predict` must be True.")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
     check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = finetuning.load_bert_config(bert_config_file, max_seq_length)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length)
     task = make_task(task_name, text_a_column, text_b_column, label_column, label_list, is_regression)
-    os.makedirs(output_dir, exist_ok=True)
     train_examples = task.get_train_examples(data_dir) if do_train else None
     labels = task.get_labels()  # generic tasks learn theirs from the training file
     if not task.is_regression and not labels:
         raise ValueError(f"task {task_name!r} has no labels")
     num_classes = 1 if task.is_regression else len(labels)
 
-    distribution = finetuning.set_up_run(strategy, mixed_precision, tpu, seed)
+    distribution = task_runner.set_up_run(strategy, mixed_precision, tpu, seed)
+    chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
+    if chief:
+        os.makedirs(output_dir, exist_ok=True)
     preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length)
-    model = finetuning.build_task_model(BertClassifier, config, init_checkpoint, distribution,
-                                        num_classes=num_classes)
+    model = task_runner.build_model(BertClassifier, config, init_checkpoint, distribution, num_classes=num_classes)
 
     def dataset(examples: list[InputExample], batch_size: int, training: bool = False) -> tf.data.Dataset:
         return classification_dataset(examples, preprocessor, labels, task.is_regression, batch_size,
                                       shuffle=training, seed=seed, drop_remainder=training, repeat=training)
 
-    result: dict[str, Any] = {"output_dir": output_dir}
+    result: dict[str, Any] = {"output_dir": output_dir, "model": model}
     if do_train:
-        steps = finetuning.num_train_steps(len(train_examples), train_batch_size, num_train_epochs)
+        steps = task_runner.num_train_steps(len(train_examples), train_batch_size, num_train_epochs)
         logger.info("%d training examples, batch size %d, %d steps", len(train_examples), train_batch_size, steps)
         loss = keras.losses.MeanSquaredError() if task.is_regression else \
             keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        result["train"] = finetuning.train(
+        result["train"] = task_runner.fine_tune(
             model, _with_label_dict(dataset(train_examples, train_batch_size, training=True), task.is_regression),
             {"logits": loss}, distribution, steps, learning_rate, warmup_proportion, output_dir,
             save_checkpoints_steps, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-        task_info = {"task": "classifier", "task_name": task_name, "labels": labels,
-                     "is_regression": task.is_regression, "do_lower_case": do_lower_case,
-                     "max_seq_length": max_seq_length, "pair_input": train_examples[0].text_b is not None}
-        result.update(finetuning.save_task_outputs(model, output_dir, vocab_file, task_info))
+        if chief:
+            task_info = outputs.TaskInfo(outputs.CLASSIFIER, task_name, do_lower_case, max_seq_length, labels,
+                                         is_regression=task.is_regression,
+                                         pair_input=train_examples[0].text_b is not None)
+            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info))
 
     if do_eval:
         examples = task.get_dev_examples(data_dir)
@@ -140,44 +136,53 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
         metrics = {f"eval_{k}": v for k, v in classification_metrics(metric_task, gold, predicted).items()}
         metrics["eval_loss"] = _eval_loss(gold, logits, task.is_regression)
         metrics["loss"] = metrics["eval_loss"]  # the reference's Estimator reports the mean loss twice
-        metrics["global_step"] = finetuning.global_step(model)
+        metrics["global_step"] = task_runner.global_step(model)
         result["eval"] = metrics
-        result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-        outputs.write_eval_results(result["eval_results_file"], metrics)
         logger.info("eval results: %s", metrics)
+        if chief:
+            result["eval_results_file"] = os.path.join(output_dir, outputs.EVAL_RESULTS_FILE)
+            outputs.write_eval_results(result["eval_results_file"], metrics)
 
     if do_predict:
         examples = task.get_test_examples(data_dir)
         unlabelled = [InputExample(ex.guid, ex.text_a, ex.text_b) for ex in examples]
         logits = model.predict(dataset(unlabelled, predict_batch_size), verbose=0)["logits"].astype(np.float64)
         rows = logits if task.is_regression else _softmax(logits)
-        result["test_results_file"] = os.path.join(output_dir, TEST_RESULTS_FILE)
-        with open(result["test_results_file"], "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write("\t".join(str(float(x)) for x in row) + "\n")
-        logger.info("wrote %d test predictions to %s", len(rows), result["test_results_file"])
+        if chief:
+            result["test_results_file"] = _write_test_results(output_dir, rows)
     return result
 
 
-def _define_flags() -> None:
-    from absl import flags
+def _write_test_results(output_dir: str, rows: np.ndarray) -> str:
+    """`test_results.tsv`: one tab-separated row of class probabilities (or the score) per test example."""
+    path = os.path.join(output_dir, TEST_RESULTS_FILE)
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write("\t".join(str(float(x)) for x in row) + "\n")
+    logger.info("wrote %d test predictions to %s", len(rows), path)
+    return path
 
-    defaults = programs.parameter_defaults(run_classifier)
-    flags.DEFINE_string("task_name", None, "The task: a GLUE task, xnli, or generic.")
-    flags.DEFINE_string("data_dir", None, "Folder of the task's train/dev/test files.")
-    flags.DEFINE_bool("do_eval", defaults["do_eval"], "Whether to run eval on the dev set.")
-    flags.DEFINE_integer("eval_batch_size", defaults["eval_batch_size"], "Batch size for eval.")
-    flags.DEFINE_string("text_a_column", None, "generic task: column of the first text.")
-    flags.DEFINE_string("text_b_column", None, "generic task: column of the second text (pair tasks).")
-    flags.DEFINE_string("label_column", None, "generic task: column of the label.")
-    flags.DEFINE_string("label_list", None, "generic task: comma-separated class names in id order "
-                        "(default: the sorted labels of the training file).")
-    flags.DEFINE_bool("is_regression", defaults["is_regression"], "generic task: labels are numbers.")
-    finetuning.define_model_flags(defaults)
-    flags.adopt_module_key_flags(finetuning)  # list the shared flags in --help
-    flags.adopt_module_key_flags(distribute)
-    flags.mark_flags_as_required(["task_name", "data_dir"])
+
+def _define_flags() -> None:
+    cli.define_flags(run_classifier, {
+        "task_name": "The task: a GLUE task, xnli, or generic.",
+        "data_dir": "Folder of the task's train/dev/test files.",
+        "do_eval": "Whether to run eval on the dev set.",
+        "eval_batch_size": "Batch size for eval.",
+        "text_a_column": "generic task: column of the first text.",
+        "text_b_column": "generic task: column of the second text (pair tasks).",
+        "label_column": "generic task: column of the label.",
+        "label_list": "generic task: comma-separated class names in id order (default: the sorted labels of the "
+                      "training file).",
+        "is_regression": "generic task: labels are numbers.",
+    })
+    cli.define_fine_tuning_flags(run_classifier)
+
+
+def main() -> None:
+    """The `bert-run-classifier` command (`python finetuning/run_classifier.py`)."""
+    cli.run_program(run_classifier, _define_flags)
 
 
 if __name__ == "__main__":
-    programs.run_program(run_classifier, _define_flags)
+    main()

@@ -21,26 +21,22 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
 import numpy as np
 
-from keras_bert import cli as programs
+from keras_bert import cli
 from keras_bert.data.squad import features as squad
-from keras_bert.models.task_models import BertSpanLabeler
+from keras_bert.data.squad.examples import read_squad_examples
+from keras_bert.data.squad.postprocess import RawResult, postprocess_predictions, write_predictions
+from keras_bert.models.span_labeler import BertSpanLabeler
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
-from keras_bert.tokenization.tokenizer import check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs
-from keras_bert.training import task_runner as finetuning
+from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
+from keras_bert.training import distribute, outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
-EVAL_RESULTS_FILE = "eval_results.txt"
 
 
 def _span_labels(features: dict) -> tuple[dict, dict]:
@@ -65,7 +61,7 @@ def official_evaluation(predict_file: str, predictions: dict[str, str], null_odd
     return {"exact_match": 100.0 * scores["exact_match"], "f1": 100.0 * scores["final_f1"]}
 
 
-@finetuning.restores_dtype_policy
+@task_runner.restores_dtype_policy
 def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
               predict_file: str | None = None, init_checkpoint: str | None = None, do_lower_case: bool = True,
               max_seq_length: int = 384, doc_stride: int = 128, max_query_length: int = 64,
@@ -78,8 +74,9 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
               seed: int | None = None) -> dict[str, Any]:
     """Trains and/or predicts as the reference's `run_squad.py` (arguments = its flags).
 
-    Returns {"train": last training metrics, "predictions": {qas_id: text}, "eval": official scores (when the
-    predict file has answers), and the paths written}.
+    Returns {"model": the `BertSpanLabeler`, "train": last training metrics, "predictions": {qas_id: text},
+    "null_odds": {qas_id: null score − best non-null score} (2.0), "eval": official scores (when the predict file
+    has answers), and the paths written (by the chief only under multi-worker training)}.
     """
     if not (do_train or do_predict):
         raise ValueError("At least one of `do_train` or `do_predict` must be True.")
@@ -90,85 +87,87 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
     if not do_train and not init_checkpoint:
         raise ValueError("--do_predict without --do_train needs --init_checkpoint (a fine-tuned model)")
     check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = finetuning.load_bert_config(bert_config_file, max_seq_length)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length)
     if max_seq_length <= max_query_length + 3:
         raise ValueError(f"The max_seq_length ({max_seq_length}) must be greater than max_query_length "
                          f"({max_query_length}) + 3")
-    os.makedirs(output_dir, exist_ok=True)
-    distribution = finetuning.set_up_run(strategy, mixed_precision, tpu, seed)
+    distribution = task_runner.set_up_run(strategy, mixed_precision, tpu, seed)
+    chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
+    if chief:
+        os.makedirs(output_dir, exist_ok=True)
     tokenizer = PieceTokenizer(vocab_file, do_lower_case)
-    model = finetuning.build_task_model(BertSpanLabeler, config, init_checkpoint, distribution)
+    model = task_runner.build_model(BertSpanLabeler, config, init_checkpoint, distribution)
     windows = dict(max_seq_length=max_seq_length, doc_stride=doc_stride, max_query_length=max_query_length)
-    result: dict[str, Any] = {"output_dir": output_dir}
+    result: dict[str, Any] = {"output_dir": output_dir, "model": model}
 
     if do_train:
-        examples = squad.read_squad_examples(train_file, True, version_2_with_negative)
+        examples = read_squad_examples(train_file, True, version_2_with_negative)
         features = squad.convert_examples_to_features(examples, tokenizer, is_training=True, **windows)
-        steps = finetuning.num_train_steps(len(examples), train_batch_size, num_train_epochs)
+        steps = task_runner.num_train_steps(len(examples), train_batch_size, num_train_epochs)
         logger.info("%d training examples, %d features, batch size %d, %d steps", len(examples), len(features),
                     train_batch_size, steps)
         dataset = (squad.squad_dataset(features, is_training=True).shuffle(len(features), seed=seed)
                    .repeat().batch(train_batch_size, drop_remainder=True).map(_span_labels))
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        result["train"] = finetuning.train(
+        result["train"] = task_runner.fine_tune(
             model, dataset, {"start_logits": loss, "end_logits": loss}, distribution, steps, learning_rate,
             warmup_proportion, output_dir, save_checkpoints_steps,
             loss_weights={"start_logits": 0.5, "end_logits": 0.5},  # the reference's (start + end) / 2
             jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-        task_info = {"task": "squad", "task_name": "squad2.0" if version_2_with_negative else "squad1.1",
-                     "labels": [], "is_regression": False, "do_lower_case": do_lower_case,
-                     "max_seq_length": max_seq_length, "doc_stride": doc_stride, "max_query_length": max_query_length,
-                     "max_answer_length": max_answer_length, "n_best_size": n_best_size,
-                     "version_2_with_negative": version_2_with_negative,
-                     "null_score_diff_threshold": null_score_diff_threshold}
-        result.update(finetuning.save_task_outputs(model, output_dir, vocab_file, task_info))
+        if chief:
+            task_info = outputs.TaskInfo(
+                outputs.SQUAD, "squad2.0" if version_2_with_negative else "squad1.1", do_lower_case, max_seq_length,
+                squad=outputs.SquadSettings(doc_stride, max_query_length, max_answer_length, n_best_size,
+                                            version_2_with_negative, null_score_diff_threshold))
+            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info))
 
     if do_predict:
-        examples = squad.read_squad_examples(predict_file, False, version_2_with_negative)
+        examples = read_squad_examples(predict_file, False, version_2_with_negative)
         features = squad.convert_examples_to_features(examples, tokenizer, is_training=False, **windows)
         logger.info("%d prediction examples, %d features", len(examples), len(features))
         inputs = squad.squad_dataset(features, is_training=False).map(
             lambda f: {k: f[k] for k in ("input_word_ids", "input_mask", "input_type_ids")})
         logits = model.predict(inputs.batch(predict_batch_size), verbose=0)
-        results = [squad.RawResult(f.unique_id, start, end) for f, start, end in
+        results = [RawResult(f.unique_id, start, end) for f, start, end in
                    zip(features, np.asarray(logits["start_logits"]), np.asarray(logits["end_logits"]), strict=True)]
-        predictions = squad.write_predictions(examples, features, results, tokenizer, output_dir, n_best_size,
-                                              max_answer_length, version_2_with_negative,
-                                              null_score_diff_threshold, verbose_logging)
-        null_odds = None
-        if version_2_with_negative:
-            with open(os.path.join(output_dir, "null_odds.json"), encoding="utf-8") as f:
-                null_odds = json.load(f)
+        predictions, nbest, null_odds = postprocess_predictions(
+            examples, features, results, tokenizer, n_best_size, max_answer_length, version_2_with_negative,
+            null_score_diff_threshold, verbose_logging)
         result["predictions"] = predictions
-        result["predictions_file"] = os.path.join(output_dir, "predictions.json")
-        scores = official_evaluation(predict_file, predictions, null_odds, version_2_with_negative)
+        if version_2_with_negative:
+            result["null_odds"] = null_odds
+        scores = official_evaluation(predict_file, predictions, result.get("null_odds"), version_2_with_negative)
         if scores is not None:
             result["eval"] = scores
-            result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-            outputs.write_eval_results(result["eval_results_file"], scores)
             logger.info("official evaluation: %s", scores)
+        if chief:
+            result.update(write_predictions(output_dir, predictions, nbest,
+                                            null_odds if version_2_with_negative else None))
+            if scores is not None:
+                result["eval_results_file"] = os.path.join(output_dir, outputs.EVAL_RESULTS_FILE)
+                outputs.write_eval_results(result["eval_results_file"], scores)
     return result
 
 
 def _define_flags() -> None:
-    from absl import flags
+    cli.define_flags(run_squad, {
+        "train_file": "SQuAD json for training, e.g. train-v1.1.json.",
+        "predict_file": "SQuAD json for predictions, e.g. dev-v1.1.json.",
+        "doc_stride": "Word pieces between the starts of context windows.",
+        "max_query_length": "Questions are cut to this many pieces.",
+        "n_best_size": "n-best predictions kept per question.",
+        "max_answer_length": "Longest answer, in word pieces.",
+        "verbose_logging": "Log post-processing alignment failures.",
+        "version_2_with_negative": "SQuAD 2.0: some questions have no answer.",
+        "null_score_diff_threshold": "Predict no answer when null score − best non-null score exceeds this.",
+    })
+    cli.define_fine_tuning_flags(run_squad)
 
-    defaults = programs.parameter_defaults(run_squad)
-    flags.DEFINE_string("train_file", None, "SQuAD json for training, e.g. train-v1.1.json.")
-    flags.DEFINE_string("predict_file", None, "SQuAD json for predictions, e.g. dev-v1.1.json.")
-    flags.DEFINE_integer("doc_stride", defaults["doc_stride"], "Word pieces between the starts of context windows.")
-    flags.DEFINE_integer("max_query_length", defaults["max_query_length"], "Questions are cut to this many pieces.")
-    flags.DEFINE_integer("n_best_size", defaults["n_best_size"], "n-best predictions kept per question.")
-    flags.DEFINE_integer("max_answer_length", defaults["max_answer_length"], "Longest answer, in word pieces.")
-    flags.DEFINE_bool("verbose_logging", defaults["verbose_logging"], "Log post-processing alignment failures.")
-    flags.DEFINE_bool("version_2_with_negative", defaults["version_2_with_negative"],
-                      "SQuAD 2.0: some questions have no answer.")
-    flags.DEFINE_float("null_score_diff_threshold", defaults["null_score_diff_threshold"],
-                       "Predict no answer when null score − best non-null score exceeds this.")
-    finetuning.define_model_flags(defaults)
-    flags.adopt_module_key_flags(finetuning)  # list the shared flags in --help
-    flags.adopt_module_key_flags(distribute)
+
+def main() -> None:
+    """The `bert-run-squad` command (`python finetuning/run_squad.py`)."""
+    cli.run_program(run_squad, _define_flags)
 
 
 if __name__ == "__main__":
-    programs.run_program(run_squad, _define_flags)
+    main()

@@ -17,41 +17,33 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
 
-from keras_bert import cli as programs
+from keras_bert import cli
 from keras_bert.data.tagging import conll
-from keras_bert.models.task_models import BertTokenClassifier
+from keras_bert.models.token_classifier import BertTokenClassifier
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
-from keras_bert.tokenization.tokenizer import check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs
-from keras_bert.training import task_runner as finetuning
+from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
+from keras_bert.training import distribute, outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
-EVAL_RESULTS_FILE = "eval_results.txt"
 EVAL_PREDICTIONS_FILE = "eval_predictions.txt"
 TEST_PREDICTIONS_FILE = "test_predictions.txt"
 
 
-def _predict_file(model: keras.Model, sentences, tokenizer: PieceTokenizer, label_list: list[str],
-                  max_seq_length: int, batch_size: int, output_file: str) -> list[list[str]]:
-    """Predicts one label per word of `sentences` and writes them in CoNLL format; returns the labels."""
+def _predict(model: keras.Model, sentences, tokenizer: PieceTokenizer, label_list: list[str],
+             max_seq_length: int, batch_size: int) -> list[list[str]]:
+    """One predicted label per word of `sentences`."""
     features = conll.convert_sentences_to_features(sentences, tokenizer, label_list, max_seq_length)
     dataset = conll.tagging_dataset(features, with_labels=False).batch(batch_size)
     predicted_ids = model.predict(dataset, verbose=0)["logits"].argmax(axis=-1)
-    predicted = conll.predicted_labels(sentences, features, predicted_ids, label_list)
-    conll.write_conll_predictions(output_file, sentences, predicted)
-    return predicted
+    return conll.predicted_labels(sentences, features, predicted_ids, label_list)
 
 
-@finetuning.restores_dtype_policy
+@task_runner.restores_dtype_policy
 def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
                eval_file: str | None = None, predict_file: str | None = None, label_list: str | None = None,
                task_name: str = "ner", init_checkpoint: str | None = None, do_lower_case: bool = True,
@@ -63,8 +55,9 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
                seed: int | None = None) -> dict[str, Any]:
     """Trains, evaluates and/or predicts a tagger (arguments = the flags).
 
-    Returns {"eval": {precision, recall, f1, accuracy} (do_eval), "train": last training metrics, and the
-    paths written}.
+    Returns {"model": the `BertTokenClassifier`, "labels": the labels in id order, "eval": {precision, recall, f1,
+    accuracy} (do_eval), "train": last training metrics, and the paths written (by the chief only under
+    multi-worker training)}.
     """
     if not (do_train or do_eval or do_predict):
         raise ValueError("At least one of `do_train`, `do_eval` or `do_predict` must be True.")
@@ -75,7 +68,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
     check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = finetuning.load_bert_config(bert_config_file, max_seq_length)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length)
     train_sentences = conll.read_conll(train_file) if do_train else None
     if label_list:
         labels = [x.strip() for x in label_list.split(",")]
@@ -83,60 +76,66 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
         labels = conll.collect_labels(train_sentences)
     else:
         raise ValueError("--label_list is required without --do_train (the fine-tuned model's labels in id order)")
-    os.makedirs(output_dir, exist_ok=True)
-
-    distribution = finetuning.set_up_run(strategy, mixed_precision, tpu, seed)
+    distribution = task_runner.set_up_run(strategy, mixed_precision, tpu, seed)
+    chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
+    if chief:
+        os.makedirs(output_dir, exist_ok=True)
     tokenizer = PieceTokenizer(vocab_file, do_lower_case)
-    model = finetuning.build_task_model(BertTokenClassifier, config, init_checkpoint, distribution,
-                                        num_labels=len(labels))
-    result: dict[str, Any] = {"output_dir": output_dir, "labels": labels}
+    model = task_runner.build_model(BertTokenClassifier, config, init_checkpoint, distribution,
+                                    num_labels=len(labels))
+    result: dict[str, Any] = {"output_dir": output_dir, "model": model, "labels": labels}
     if do_train:
         features = conll.convert_sentences_to_features(train_sentences, tokenizer, labels, max_seq_length)
-        steps = finetuning.num_train_steps(len(features), train_batch_size, num_train_epochs)
+        steps = task_runner.num_train_steps(len(features), train_batch_size, num_train_epochs)
         dataset = (conll.tagging_dataset(features).shuffle(len(features), seed=seed).repeat()
                    .batch(train_batch_size, drop_remainder=True).map(lambda x, y: (x, {"logits": y})))
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=conll.IGNORE_LABEL_ID)
-        result["train"] = finetuning.train(
+        result["train"] = task_runner.fine_tune(
             model, dataset, {"logits": loss}, distribution, steps, learning_rate, warmup_proportion, output_dir,
             save_checkpoints_steps, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-        task_info = {"task": "tagger", "task_name": task_name, "labels": labels, "is_regression": False,
-                     "do_lower_case": do_lower_case, "max_seq_length": max_seq_length}
-        result.update(finetuning.save_task_outputs(model, output_dir, vocab_file, task_info))
+        if chief:
+            task_info = outputs.TaskInfo(outputs.TAGGER, task_name, do_lower_case, max_seq_length, labels)
+            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info))
 
     if do_eval:
         sentences = conll.read_conll(eval_file)
-        result["eval_predictions_file"] = os.path.join(output_dir, EVAL_PREDICTIONS_FILE)
-        predicted = _predict_file(model, sentences, tokenizer, labels, max_seq_length, eval_batch_size,
-                                  result["eval_predictions_file"])
+        predicted = _predict(model, sentences, tokenizer, labels, max_seq_length, eval_batch_size)
         metrics = {f"eval_{k}": v for k, v in conll.tagging_metrics([s.labels for s in sentences], predicted).items()}
-        metrics["global_step"] = finetuning.global_step(model)
+        metrics["global_step"] = task_runner.global_step(model)
         result["eval"] = metrics
-        result["eval_results_file"] = os.path.join(output_dir, EVAL_RESULTS_FILE)
-        outputs.write_eval_results(result["eval_results_file"], metrics)
         logger.info("eval results: %s", metrics)
+        if chief:
+            result["eval_predictions_file"] = os.path.join(output_dir, EVAL_PREDICTIONS_FILE)
+            conll.write_conll_predictions(result["eval_predictions_file"], sentences, predicted)
+            result["eval_results_file"] = os.path.join(output_dir, outputs.EVAL_RESULTS_FILE)
+            outputs.write_eval_results(result["eval_results_file"], metrics)
 
     if do_predict:
-        result["test_predictions_file"] = os.path.join(output_dir, TEST_PREDICTIONS_FILE)
-        _predict_file(model, conll.read_conll(predict_file), tokenizer, labels, max_seq_length,
-                      predict_batch_size, result["test_predictions_file"])
+        sentences = conll.read_conll(predict_file)
+        predicted = _predict(model, sentences, tokenizer, labels, max_seq_length, predict_batch_size)
+        if chief:
+            result["test_predictions_file"] = os.path.join(output_dir, TEST_PREDICTIONS_FILE)
+            conll.write_conll_predictions(result["test_predictions_file"], sentences, predicted)
     return result
 
 
 def _define_flags() -> None:
-    from absl import flags
+    cli.define_flags(run_tagger, {
+        "train_file": "CoNLL file to train on.",
+        "eval_file": "CoNLL file to evaluate on.",
+        "predict_file": "CoNLL file to predict (its label column is kept as 'gold').",
+        "label_list": "Comma-separated labels in id order (default: the training file's).",
+        "task_name": "Name recorded in task_info.json.",
+        "do_eval": "Whether to evaluate on --eval_file.",
+        "eval_batch_size": "Batch size for eval.",
+    })
+    cli.define_fine_tuning_flags(run_tagger)
 
-    defaults = programs.parameter_defaults(run_tagger)
-    flags.DEFINE_string("train_file", None, "CoNLL file to train on.")
-    flags.DEFINE_string("eval_file", None, "CoNLL file to evaluate on.")
-    flags.DEFINE_string("predict_file", None, "CoNLL file to predict (its label column is kept as 'gold').")
-    flags.DEFINE_string("label_list", None, "Comma-separated labels in id order (default: the training file's).")
-    flags.DEFINE_string("task_name", defaults["task_name"], "Name recorded in task_info.json.")
-    flags.DEFINE_bool("do_eval", defaults["do_eval"], "Whether to evaluate on --eval_file.")
-    flags.DEFINE_integer("eval_batch_size", defaults["eval_batch_size"], "Batch size for eval.")
-    finetuning.define_model_flags(defaults)
-    flags.adopt_module_key_flags(finetuning)  # list the shared flags in --help
-    flags.adopt_module_key_flags(distribute)
+
+def main() -> None:
+    """The `bert-run-tagger` command (`python finetuning/run_tagger.py`)."""
+    cli.run_program(run_tagger, _define_flags)
 
 
 if __name__ == "__main__":
-    programs.run_program(run_tagger, _define_flags)
+    main()

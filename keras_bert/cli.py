@@ -1,11 +1,54 @@
-"""The absl entry point every program shares: a program is a Python function whose parameters are
-named like its flags (callable from Python with keyword arguments), plus a function defining the flags."""
+"""The command line of every program, the only module that touches absl flags: a program is a Python function
+whose parameters are named like its flags (callable from Python with keyword arguments); each flag is defined from
+that signature (default, type, required) with a help text, and the flags programs share are defined here."""
 from __future__ import annotations
 
 import inspect
-import logging
-from collections.abc import Callable
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from absl import app, flags
+from absl import logging as absl_logging
+
+from keras_bert.training import distribute
+
+# Flags defined through this module belong to the program module that asks for them (they are listed in its
+# --help), not to keras_bert.cli.
+flags.disclaim_key_flags()
+
+MODEL_FLAGS = {
+    "bert_config_file": "bert_config.json of the pretrained model.",
+    "vocab_file": "The vocabulary the model was trained on.",
+    "init_checkpoint": "Google-format checkpoint (prefix or release folder) to start from.",
+    "do_lower_case": "Lower-case the input (True for uncased models, False for cased).",
+    "max_seq_length": "Maximum word pieces per input after tokenisation; longer inputs are truncated.",
+}
+FINE_TUNING_FLAGS = {
+    "output_dir": "Where the model, checkpoints and results are written.",
+    "do_train": "Whether to run training.",
+    "do_predict": "Whether to predict on the test/predict set.",
+    "train_batch_size": "Total batch size for training.",
+    "predict_batch_size": "Batch size for prediction.",
+    "learning_rate": "Initial learning rate for Adam.",
+    "num_train_epochs": "Epochs of training.",
+    "warmup_proportion": "Share of training with linear learning-rate warmup.",
+    "save_checkpoints_steps": "How often to save a training checkpoint.",
+    "seed": "Random seed (weights, dropout, shuffling).",
+}
+DISTRIBUTION_FLAGS = {
+    "strategy": "tf.distribute strategy to train with.",
+    "tpu": "TPU name or grpc:// address for --strategy tpu ('local' on a TPU VM).",
+    "mixed_precision": "Keras mixed-precision policy: none (float32), bf16 or fp16.",
+    "jit_compile": "Compile the train step with XLA.",
+    "steps_per_execution": "Train steps per tf.function call (TPUs want many).",
+}
+DISTRIBUTION_ENUMS = {"strategy": distribute.STRATEGIES, "mixed_precision": tuple(distribute.MIXED_PRECISION_POLICIES)}
+
+_DEFINE_BY_TYPE = {str: flags.DEFINE_string, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+                   bool: flags.DEFINE_bool}
 
 
 def parameter_defaults(function: Callable) -> dict[str, Any]:
@@ -20,15 +63,99 @@ def flag_values(function: Callable, flag_values_object) -> dict[str, Any]:
     return {name: flag_values_object[name].value for name in names if name in flag_values_object}
 
 
-def run_program(program: Callable, define_flags: Callable[[], None]) -> None:
-    """Defines the program's flags, parses the command line and calls `program(**flags)`."""
-    from absl import app, flags
+def _define_function(annotation: Any) -> Callable:
+    """The absl DEFINE_* for a parameter annotated str, int, float, bool or list[str], each optionally `| None`."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        kinds = [kind for kind in typing.get_args(annotation) if kind is not type(None)]
+        annotation = kinds[0] if len(kinds) == 1 else annotation
+    if annotation in _DEFINE_BY_TYPE:
+        return _DEFINE_BY_TYPE[annotation]
+    if typing.get_origin(annotation) is list and typing.get_args(annotation) == (str,):
+        return flags.DEFINE_multi_string
+    raise TypeError(f"no absl flag type for a parameter annotated {annotation!r}")
 
-    define_flags()
 
-    def main(argv) -> None:
+def define_flags(program: Callable, helps: Mapping[str, str], enums: Mapping[str, Sequence[str]] | None = None,
+                 flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Defines a flag for each parameter of `program` named in `helps`.
+
+    A flag's default is the parameter's default, its type the parameter's annotation (`str`, `int`, `float`,
+    `bool`, `list[str]` for a repeatable flag, each optionally `| None`), and a parameter without a default is a
+    required flag.
+
+    Args:
+        program: the program's Python entry point.
+        helps: {parameter name: help text}, in the order of `--help`.
+        enums: {parameter name: allowed values} for string flags restricted to a few values.
+        flag_values: where to define them (absl's global `FLAGS` by default).
+
+    Example:
+    >>> def greet(name: str, times: int = 1, loud: bool = False): ...
+    >>> flag_values = flags.FlagValues()
+    >>> define_flags(greet, {"name": "Who.", "times": "How often.", "loud": "Shout."}, flag_values=flag_values)
+    >>> _ = flag_values(["greet", "--name=Ada", "--loud"])
+    >>> flag_values.name, flag_values.times, flag_values.loud
+    ('Ada', 1, True)
+    """
+    parameters = inspect.signature(program).parameters
+    annotations = typing.get_type_hints(program)
+    for name, help_text in helps.items():
+        if name not in parameters:
+            raise ValueError(f"--{name}: {program.__name__} has no parameter {name!r}")
+        default = parameters[name].default
+        required = default is inspect.Parameter.empty
+        if enums and name in enums:
+            flags.DEFINE_enum(name, None if required else default, list(enums[name]), help_text,
+                              flag_values=flag_values)
+        else:
+            _define_function(annotations[name])(name, None if required else default, help_text,
+                                                flag_values=flag_values)
+        if required:
+            flags.mark_flag_as_required(name, flag_values=flag_values)
+
+
+def define_model_flags(program: Callable, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """The reference's model flags every fine-tuning program and extract_features share (`MODEL_FLAGS`)."""
+    define_flags(program, MODEL_FLAGS, flag_values=flag_values)
+
+
+def define_distribution_flags(program: Callable, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """The flags every training program has beyond the reference's: `--strategy`, `--tpu`, `--mixed_precision`,
+    `--jit_compile`, `--steps_per_execution` (`DISTRIBUTION_FLAGS`)."""
+    define_flags(program, DISTRIBUTION_FLAGS, DISTRIBUTION_ENUMS, flag_values=flag_values)
+
+
+def define_fine_tuning_flags(program: Callable, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Everything the fine-tuning programs share: the model flags, the reference's training flags
+    (`FINE_TUNING_FLAGS`, `--seed` included) and the distribution flags."""
+    define_model_flags(program, flag_values)
+    define_flags(program, FINE_TUNING_FLAGS, flag_values=flag_values)
+    define_distribution_flags(program, flag_values)
+
+
+def run_program(program: Callable, define_program_flags: Callable[[], None], verbosity: int | None = None) -> None:
+    """Defines the program's flags, parses the command line and calls `program(**flags)`.
+
+    `verbosity`: the absl logging verbosity unless `--verbosity` is given (e.g. `absl.logging.WARNING`; absl's own
+    default is INFO).
+    """
+    define_program_flags()
+    _list_flags_in_help(program)
+
+    def main(argv: list[str]) -> None:
         del argv
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+        if verbosity is not None and not flags.FLAGS["verbosity"].present:
+            absl_logging.set_verbosity(verbosity)
         program(**flag_values(program, flags.FLAGS))
 
     app.run(main)
+
+
+def _list_flags_in_help(program: Callable) -> None:
+    """`--help` shows the main module's docstring and flags; under a console script (`bert-run-classifier`) that
+    module is the script, not the program's module that has them."""
+    main_module, program_module = sys.modules["__main__"], sys.modules[program.__module__]
+    if main_module is not program_module:
+        main_module.__doc__ = main_module.__doc__ or program_module.__doc__
+        for flag in flags.FLAGS.get_key_flags_for_module(program_module):
+            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)

@@ -18,7 +18,16 @@ _NAMED_SMALL = {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium":
 
 @dataclasses.dataclass(frozen=True)
 class BertConfig:
-    """Hyper-parameters of a BERT encoder, named and defaulted as in google-research/bert (BERT-Base)."""
+    """Hyper-parameters of a BERT encoder, named and defaulted as in google-research/bert (BERT-Base).
+
+    Validated on construction (positive sizes, hidden_size divisible by num_attention_heads, a known
+    `hidden_act`, dropout in [0, 1)); `from_json_file` reads a release's `bert_config.json`.
+
+    Example:
+    >>> config = BertConfig.preset("tiny")
+    >>> config.num_hidden_layers, config.hidden_size, config.head_size
+    (2, 128, 64)
+    """
 
     vocab_size: int = 30522
     hidden_size: int = 768
@@ -116,5 +125,5 @@ class BertConfig:
 
 def preset_names() -> list[str]:
     """Every name `BertConfig.preset` accepts."""
-    small = [f"L-{l}_H-{h}" for l in SMALL_BERT_LAYERS for h in SMALL_BERT_HIDDEN]
+    small = [f"L-{layers}_H-{hidden}" for layers in SMALL_BERT_LAYERS for hidden in SMALL_BERT_HIDDEN]
     return ["base", "large", *_NAMED_SMALL, *small]

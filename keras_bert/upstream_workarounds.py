@@ -102,7 +102,7 @@ def apply_multi_worker_fit_workaround() -> None:
 # tf.searchsorted (LowerBound/UpperBound kernels) fails on 2-D operands whose last dimension is 0 — e.g. a
 # batch of 0 strings — with "Leading dim_size of both tensors must match", although the leading dimensions
 # match. No upstream issue found; tensorflow/tensorflow#57419 fixed an empty sorted sequence only.
-# Verified on these TensorFlow versions by tests/test_model_export.py.
+# Verified on these TensorFlow versions by tests/export/test_task_exports.py.
 EMPTY_SEARCHSORTED_BROKEN_VERSIONS = ("2.20.0",)
 
 
@@ -116,7 +116,7 @@ def searchsorted_rows(sorted_sequence: tf.Tensor, values: tf.Tensor, side: str =
     if tf.__version__ not in EMPTY_SEARCHSORTED_BROKEN_VERSIONS:
         raise RuntimeError(
             f"tensorflow {tf.__version__}: searchsorted_rows in keras_bert/upstream_workarounds.py was verified "
-            f"only on {', '.join(EMPTY_SEARCHSORTED_BROKEN_VERSIONS)}; run tests/test_model_export.py and drop "
+            f"only on {', '.join(EMPTY_SEARCHSORTED_BROKEN_VERSIONS)}; run tests/export/test_task_exports.py and drop "
             "the padding if plain tf.searchsorted accepts [0, 0] operands, otherwise add this version.")
     padded_sequence = tf.pad(sorted_sequence, [[0, 0], [0, 1]], constant_values=sorted_sequence.dtype.max)
     padded_values = tf.pad(values, [[0, 0], [0, 1]])

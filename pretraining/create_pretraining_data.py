@@ -2,7 +2,7 @@
 
 Same flags, same algorithm (document → segments → NSP pairs → 80/10/10 masking) and the same record
 features, tokenized with our TF-Text `BertTokenizer` and built on all cores (see
-`keras_bert.data.pretraining.instances`). Input: one sentence per line, a blank line between documents.
+`keras_bert.data.pretraining.create`). Input: one sentence per line, a blank line between documents.
 
   python pretraining/create_pretraining_data.py --input_file='corpus/*.txt' \
     --output_file=out/shard_0.tfrecord,out/shard_1.tfrecord --vocab_file=vocab.txt \
@@ -12,14 +12,10 @@ features, tokenized with our TF-Text `BertTokenizer` and built on all cores (see
 from __future__ import annotations
 
 import logging
-import os
-import sys
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_bert import cli as programs
-from keras_bert.data.pretraining import instances as pretraining_data
+from keras_bert import cli
+from keras_bert.data.pretraining import create as pretraining_data
+from keras_bert.data.pretraining.instances import PretrainingDataOptions
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +27,7 @@ def create_pretraining_data(input_file: str, output_file: str, vocab_file: str, 
                             num_workers: int | None = None) -> pretraining_data.PretrainingDataSummary:
     """The program as a Python call, arguments named like the flags; returns the summary
     (documents, skipped/odd inputs counted, instances written, output files)."""
-    options = pretraining_data.PretrainingDataOptions(
+    options = PretrainingDataOptions(
         max_seq_length=max_seq_length, max_predictions_per_seq=max_predictions_per_seq,
         masked_lm_prob=masked_lm_prob, short_seq_prob=short_seq_prob, dupe_factor=dupe_factor,
         do_whole_word_mask=do_whole_word_mask, random_seed=random_seed)
@@ -46,22 +42,26 @@ def create_pretraining_data(input_file: str, output_file: str, vocab_file: str, 
 
 
 def _define_flags() -> None:
-    from absl import flags
+    cli.define_flags(create_pretraining_data, {
+        "input_file": "Input raw text file (or comma-separated list of files/globs).",
+        "output_file": "Output TF example file (or comma-separated list of files).",
+        "vocab_file": "The vocabulary file that the BERT model was trained on.",
+        "do_lower_case": "Whether to lower case the input text (uncased models).",
+        "do_whole_word_mask": "Whether to use whole word masking rather than per-WordPiece.",
+        "max_seq_length": "Maximum sequence length.",
+        "max_predictions_per_seq": "Maximum number of masked LM predictions per sequence.",
+        "random_seed": "Random seed for data generation.",
+        "dupe_factor": "Number of times to duplicate the input data (with different masks).",
+        "masked_lm_prob": "Masked LM probability.",
+        "short_seq_prob": "Probability of creating sequences shorter than the maximum length.",
+        "num_workers": "Processes creating instances (default: all cores).",
+    })
 
-    flags.DEFINE_string("input_file", None, "Input raw text file (or comma-separated list of files/globs).")
-    flags.DEFINE_string("output_file", None, "Output TF example file (or comma-separated list of files).")
-    flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
-    flags.DEFINE_bool("do_lower_case", True, "Whether to lower case the input text (uncased models).")
-    flags.DEFINE_bool("do_whole_word_mask", False, "Whether to use whole word masking rather than per-WordPiece.")
-    flags.DEFINE_integer("max_seq_length", 128, "Maximum sequence length.")
-    flags.DEFINE_integer("max_predictions_per_seq", 20, "Maximum number of masked LM predictions per sequence.")
-    flags.DEFINE_integer("random_seed", 12345, "Random seed for data generation.")
-    flags.DEFINE_integer("dupe_factor", 10, "Number of times to duplicate the input data (with different masks).")
-    flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
-    flags.DEFINE_float("short_seq_prob", 0.1, "Probability of creating sequences shorter than the maximum length.")
-    flags.DEFINE_integer("num_workers", None, "Processes creating instances (default: all cores).")
-    flags.mark_flags_as_required(["input_file", "output_file", "vocab_file"])
+
+def main() -> None:
+    """The `bert-create-pretraining-data` command (`python pretraining/create_pretraining_data.py`)."""
+    cli.run_program(create_pretraining_data, _define_flags)
 
 
 if __name__ == "__main__":
-    programs.run_program(create_pretraining_data, _define_flags)
+    main()

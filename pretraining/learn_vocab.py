@@ -9,19 +9,14 @@ TF-Text's `bert_vocab_from_dataset` learns the pieces; see `keras_bert.tokenizat
 from __future__ import annotations
 
 import logging
-import os
-import sys
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_bert import cli as programs
+from keras_bert import cli
 from keras_bert.tokenization import vocab_learning
 
 logger = logging.getLogger(__name__)
 
 
-def learn_vocab(input_file: str, output_file: str, vocab_size: int, do_lower_case: bool = True,
+def learn_vocab(input_file: str, output_file: str, vocab_size: int = 30522, do_lower_case: bool = True,
                 reserved_tokens: str = ",".join(vocab_learning.RESERVED_TOKENS),
                 show_progress: bool = True) -> list[str]:
     """The program as a Python call, arguments named like the flags; returns the tokens written."""
@@ -34,16 +29,19 @@ def learn_vocab(input_file: str, output_file: str, vocab_size: int, do_lower_cas
 
 
 def _define_flags() -> None:
-    from absl import flags
+    cli.define_flags(learn_vocab, {
+        "input_file": "Input raw text file (or comma-separated list of files/globs).",
+        "output_file": "The vocabulary file to write, one token per line.",
+        "vocab_size": "The most tokens in the vocabulary, reserved tokens included.",
+        "do_lower_case": "Lower-case and strip accents as the uncased models do.",
+        "reserved_tokens": "Comma-separated tokens placed first (must include [UNK], [CLS], [SEP]).",
+    })
 
-    flags.DEFINE_string("input_file", None, "Input raw text file (or comma-separated list of files/globs).")
-    flags.DEFINE_string("output_file", None, "The vocabulary file to write, one token per line.")
-    flags.DEFINE_integer("vocab_size", 30522, "The most tokens in the vocabulary, reserved tokens included.")
-    flags.DEFINE_bool("do_lower_case", True, "Lower-case and strip accents as the uncased models do.")
-    flags.DEFINE_string("reserved_tokens", ",".join(vocab_learning.RESERVED_TOKENS),
-                        "Comma-separated tokens placed first (must include [UNK], [CLS], [SEP]).")
-    flags.mark_flags_as_required(["input_file", "output_file"])
+
+def main() -> None:
+    """The `bert-learn-vocab` command (`python pretraining/learn_vocab.py`)."""
+    cli.run_program(learn_vocab, _define_flags)
 
 
 if __name__ == "__main__":
-    programs.run_program(learn_vocab, _define_flags)
+    main()

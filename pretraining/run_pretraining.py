@@ -21,29 +21,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf
 
-from keras_bert import cli as programs
-from keras_bert.checkpoints import google as checkpoints
-from keras_bert.config import BertConfig
+from keras_bert import cli
+from keras_bert.checkpoints.google import save_google_checkpoint
 from keras_bert.data.pretraining import dynamic_masking as raw_text_data  # the name dynamic_masking is the flag's
 from keras_bert.data.pretraining import records as pretraining_records
-from keras_bert.models.task_models import BertPretrainer
-from keras_bert.tokenization.tokenizer import load_vocab
-from keras_bert.training import distribute, outputs
-from keras_bert.training import resumable_fit as training
-from keras_bert.training.optimization import OPTIMIZER_TYPES, create_optimizer
+from keras_bert.models.pretrainer import BertPretrainer
+from keras_bert.training import distribute, outputs, task_runner
+from keras_bert.training.optimization import OPTIMIZER_TYPES
 
 logger = logging.getLogger(__name__)
-
-EVAL_RESULTS_FILE = "eval_results.txt"
-GOOGLE_CHECKPOINT = "bert_model.ckpt"
 
 
 def _check_arguments(args: dict[str, Any]) -> None:
@@ -60,21 +50,6 @@ def _check_arguments(args: dict[str, Any]) -> None:
                  "max_seq_length", "max_predictions_per_seq", "steps_per_execution"):
         if args[name] < 1:
             raise ValueError(f"--{name} must be >= 1, got {args[name]}")
-
-
-def _load_config(bert_config_file: str, vocab_file: str | None, max_seq_length: int) -> BertConfig:
-    if not bert_config_file or not os.path.exists(bert_config_file):
-        raise FileNotFoundError(f"--bert_config_file not found: {bert_config_file}")
-    config = BertConfig.from_json_file(bert_config_file)
-    if max_seq_length > config.max_position_embeddings:
-        raise ValueError(f"--max_seq_length {max_seq_length} exceeds max_position_embeddings "
-                         f"{config.max_position_embeddings} of {bert_config_file}")
-    if vocab_file:
-        vocab_size = len(load_vocab(vocab_file))
-        if vocab_size != config.vocab_size:
-            raise ValueError(f"--vocab_file {vocab_file} has {vocab_size} tokens but vocab_size in "
-                             f"--bert_config_file {bert_config_file} is {config.vocab_size}")
-    return config
 
 
 def _dataset_function(args: dict[str, Any], is_training: bool, corpus):
@@ -103,6 +78,7 @@ def _naming_bad_record_files(args: dict[str, Any]):
                                                        args["max_predictions_per_seq"])
 
 
+@task_runner.restores_dtype_policy
 def run_pretraining(
     output_dir: str,
     bert_config_file: str,
@@ -148,89 +124,83 @@ def run_pretraining(
     """
     args = dict(locals())
     _check_arguments(args)
-    distribute.set_mixed_precision(mixed_precision)
-    strategy_object = distribute.create_strategy(strategy, tpu=tpu)
-    config = _load_config(bert_config_file, vocab_file, max_seq_length)
+    distribution = task_runner.set_up_run(strategy, mixed_precision, tpu)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
     corpus = raw_text_data.tokenize_raw_text(raw_text_files, vocab_file, do_lower_case) if dynamic_masking else None
-    chief = distribute.is_chief(strategy_object)
+    chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
     if chief:
         tf.io.gfile.makedirs(output_dir)
 
-    with strategy_object.scope():
-        model = BertPretrainer(config)
-        if init_checkpoint:
-            prefix, _ = checkpoints.resolve_checkpoint(init_checkpoint)
-            checkpoints.assign_checkpoint(model, prefix)
-            logger.info("initialized from Google checkpoint %s", prefix)
-        model.compile(optimizer=create_optimizer(learning_rate, num_train_steps, num_warmup_steps, optimizer),
-                      jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-        initial_step = training.restore_for_resume(model, output_dir)
-    if initial_step:
-        logger.info("resuming from %s at step %d", training.latest_checkpoint(output_dir), initial_step)
+    model = task_runner.build_model(BertPretrainer, config, init_checkpoint, distribution)
+    initial_step = task_runner.compile_for_training(
+        model, distribution, output_dir, learning_rate=learning_rate, num_train_steps=num_train_steps,
+        num_warmup_steps=num_warmup_steps, optimizer_type=optimizer, jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution)
 
     result: dict[str, Any] = {"output_dir": output_dir, "initial_step": initial_step, "history": {},
                               "step_logs": [], "google_checkpoint": None, "model": model}
     if do_train:
-        callbacks = training.training_callbacks(output_dir, save_checkpoints_steps, keep_checkpoint_max,
-                                                log_every_steps)
-        train_data = strategy_object.distribute_datasets_from_function(_dataset_function(args, True, corpus))
+        train_data = distribution.distribute_datasets_from_function(_dataset_function(args, True, corpus))
         with _naming_bad_record_files(args):
-            result["history"] = training.fit_steps(
-                model, train_data, num_train_steps=num_train_steps, steps_per_loop=save_checkpoints_steps,
-                initial_step=initial_step, callbacks=callbacks, steps_per_execution=steps_per_execution,
-                verbose=verbose)
-        result["step_logs"] = callbacks[1].records
+            run = task_runner.train(
+                model, train_data, output_dir, num_train_steps=num_train_steps, initial_step=initial_step,
+                save_checkpoints_steps=save_checkpoints_steps, keep_checkpoint_max=keep_checkpoint_max,
+                log_every_steps=log_every_steps, steps_per_execution=steps_per_execution, verbose=verbose)
+        result["history"], result["step_logs"] = run.history, run.step_logs
         if chief:
-            result["google_checkpoint"] = checkpoints.save_google_checkpoint(
-                model, os.path.join(output_dir, GOOGLE_CHECKPOINT))
+            result["google_checkpoint"] = save_google_checkpoint(
+                model, os.path.join(output_dir, outputs.CHECKPOINT_PREFIX))
             logger.info("wrote Google-format checkpoint %s", result["google_checkpoint"])
-    result["global_step"] = int(model.optimizer.iterations.numpy())
+    result["global_step"] = task_runner.global_step(model)
 
     if do_eval:
-        eval_data = strategy_object.distribute_datasets_from_function(_dataset_function(args, False, corpus))
+        eval_data = distribution.distribute_datasets_from_function(_dataset_function(args, False, corpus))
         with _naming_bad_record_files(args):
             metrics = model.evaluate(eval_data, steps=max_eval_steps, return_dict=True, verbose=0)
         eval_results = {"global_step": result["global_step"], **{k: float(v) for k, v in metrics.items()}}
         result["eval_results"] = eval_results
-        if chief:
-            outputs.write_eval_results(os.path.join(output_dir, EVAL_RESULTS_FILE), eval_results)
         logger.info("eval results: %s", eval_results)
+        if chief:
+            outputs.write_eval_results(os.path.join(output_dir, outputs.EVAL_RESULTS_FILE), eval_results)
     return result
 
 
 def _define_flags() -> None:
-    from absl import flags
+    cli.define_flags(run_pretraining, {
+        "bert_config_file": "bert_config.json of the model to pretrain.",
+        "input_file": "Pretraining TFRecords (comma-separated globs).",
+        "output_dir": "Where checkpoints, logs and results are written.",
+        "init_checkpoint": "Google-format checkpoint (prefix or release folder) to start from.",
+        "max_seq_length": "Sequence length of the records (padded).",
+        "max_predictions_per_seq": "Masked-LM predictions per sequence (records' length).",
+        "do_train": "Whether to run training.",
+        "do_eval": "Whether to run eval on the dev set.",
+        "train_batch_size": "Total batch size for training.",
+        "eval_batch_size": "Total batch size for eval.",
+        "learning_rate": "The initial learning rate.",
+        "num_train_steps": "Number of training steps.",
+        "num_warmup_steps": "Number of warmup steps.",
+        "save_checkpoints_steps": "How often to save the model checkpoint.",
+        "iterations_per_loop": "Accepted for compatibility; see --steps_per_execution.",
+        "max_eval_steps": "Maximum number of eval steps.",
+        "keep_checkpoint_max": "Training checkpoints to keep.",
+        "optimizer": "adamw (the reference's) or lamb.",
+        "dynamic_masking": "Mask --raw_text_files on the fly (new masks every epoch).",
+        "raw_text_files": "Raw text for --dynamic_masking (comma-separated globs).",
+        "vocab_file": "Vocabulary; checked against vocab_size of --bert_config_file.",
+        "do_lower_case": "--dynamic_masking: lower-case the text (uncased models).",
+        "do_whole_word_mask": "--dynamic_masking: mask whole words.",
+        "masked_lm_prob": "--dynamic_masking: masked LM probability.",
+        "random_seed": "--dynamic_masking: seed of pairs and masks.",
+        "log_every_steps": "TensorBoard logging interval (default min(100, save_checkpoints_steps)).",
+    }, enums={"optimizer": OPTIMIZER_TYPES})
+    cli.define_distribution_flags(run_pretraining)
 
-    flags.DEFINE_string("bert_config_file", None, "bert_config.json of the model to pretrain.")
-    flags.DEFINE_string("input_file", None, "Pretraining TFRecords (comma-separated globs).")
-    flags.DEFINE_string("output_dir", None, "Where checkpoints, logs and results are written.")
-    flags.DEFINE_string("init_checkpoint", None, "Google-format checkpoint (prefix or release folder) to start from.")
-    flags.DEFINE_integer("max_seq_length", 128, "Sequence length of the records (padded).")
-    flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked-LM predictions per sequence (records' length).")
-    flags.DEFINE_bool("do_train", False, "Whether to run training.")
-    flags.DEFINE_bool("do_eval", False, "Whether to run eval on the dev set.")
-    flags.DEFINE_integer("train_batch_size", 32, "Total batch size for training.")
-    flags.DEFINE_integer("eval_batch_size", 8, "Total batch size for eval.")
-    flags.DEFINE_float("learning_rate", 5e-5, "The initial learning rate.")
-    flags.DEFINE_integer("num_train_steps", 100000, "Number of training steps.")
-    flags.DEFINE_integer("num_warmup_steps", 10000, "Number of warmup steps.")
-    flags.DEFINE_integer("save_checkpoints_steps", 1000, "How often to save the model checkpoint.")
-    flags.DEFINE_integer("iterations_per_loop", 1000, "Accepted for compatibility; see --steps_per_execution.")
-    flags.DEFINE_integer("max_eval_steps", 100, "Maximum number of eval steps.")
-    flags.DEFINE_integer("keep_checkpoint_max", 5, "Training checkpoints to keep.")
-    flags.DEFINE_enum("optimizer", "adamw", list(OPTIMIZER_TYPES), "adamw (the reference's) or lamb.")
-    flags.DEFINE_bool("dynamic_masking", False, "Mask --raw_text_files on the fly (new masks every epoch).")
-    flags.DEFINE_string("raw_text_files", None, "Raw text for --dynamic_masking (comma-separated globs).")
-    flags.DEFINE_string("vocab_file", None, "Vocabulary; checked against vocab_size of --bert_config_file.")
-    flags.DEFINE_bool("do_lower_case", True, "--dynamic_masking: lower-case the text (uncased models).")
-    flags.DEFINE_bool("do_whole_word_mask", False, "--dynamic_masking: mask whole words.")
-    flags.DEFINE_float("masked_lm_prob", 0.15, "--dynamic_masking: masked LM probability.")
-    flags.DEFINE_integer("random_seed", 12345, "--dynamic_masking: seed of pairs and masks.")
-    flags.DEFINE_integer("log_every_steps", None, "TensorBoard logging interval (default min(100, "
-                         "save_checkpoints_steps)).")
-    distribute.define_distribution_flags()
-    flags.mark_flags_as_required(["bert_config_file", "output_dir"])
+
+def main() -> None:
+    """The `bert-run-pretraining` command (`python pretraining/run_pretraining.py`)."""
+    cli.run_program(run_pretraining, _define_flags)
 
 
 if __name__ == "__main__":
-    programs.run_program(run_pretraining, _define_flags)
+    main()

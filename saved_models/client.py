@@ -159,44 +159,52 @@ def grpc_predict(server: str, model_name: str, inputs: Mapping[str, Sequence], s
     return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
 
 
-def _define_flags() -> None:
-    from absl import flags
-
-    flags.DEFINE_string("server", None, "host:port (default localhost:8501 for REST, localhost:8500 for gRPC).")
-    flags.DEFINE_enum("protocol", "rest", ["rest", "grpc"], "REST (JSON) or gRPC.")
-    flags.DEFINE_string("model_name", "bert_classifier", "Model name on the server.")
-    flags.DEFINE_string("signature_name", "serving_default", "Signature to call.")
-    flags.DEFINE_integer("version", None, "Model version (default: the server's latest).")
-    flags.DEFINE_multi_string("text", None, "Input `text` (classifier, tagger, preprocessing); repeat for a batch.")
-    flags.DEFINE_multi_string("text_b", None, "With --text: `text_a`/`text_b` pairs (signature classify_pair).")
-    flags.DEFINE_multi_string("question", None, "SQuAD model: question(s).")
-    flags.DEFINE_multi_string("context", None, "SQuAD model: context(s).")
-
-
-def main(argv) -> None:
-    from absl import flags
-
-    del argv
-    f = flags.FLAGS
-    if f.question or f.context:
-        inputs = {"question": f.question or [], "context": f.context or []}
-    elif f.text_b:
-        inputs = {"text_a": f.text or [], "text_b": f.text_b}
-    elif f.text:
-        inputs = {"text": f.text}
+def send_request(text: list[str] | None = None, text_b: list[str] | None = None, question: list[str] | None = None,
+                 context: list[str] | None = None, server: str | None = None, protocol: str = "rest",
+                 model_name: str = "bert_classifier", signature_name: str = "serving_default",
+                 version: int | None = None) -> dict[str, np.ndarray]:
+    """The command line's request (arguments = its flags): `question` + `context` for SQuAD models, `text` +
+    `text_b` for pairs, else `text`; prints the outputs as JSON and returns them."""
+    if question or context:
+        inputs = {"question": question or [], "context": context or []}
+    elif text_b:
+        inputs = {"text_a": text or [], "text_b": text_b}
+    elif text:
+        inputs = {"text": text}
     else:
         raise ValueError("pass --text (and --text_b), or --question and --context")
-    if f.protocol == "rest":
-        outputs = rest_predict(f.server or f"localhost:{REST_PORT}", f.model_name, inputs, f.signature_name,
-                               version=f.version)
+    if protocol == "rest":
+        outputs = rest_predict(server or f"localhost:{REST_PORT}", model_name, inputs, signature_name, version=version)
+    elif protocol == "grpc":
+        outputs = grpc_predict(server or f"localhost:{GRPC_PORT}", model_name, inputs, signature_name, version=version)
     else:
-        outputs = grpc_predict(f.server or f"localhost:{GRPC_PORT}", f.model_name, inputs, f.signature_name,
-                               version=f.version)
+        raise ValueError(f"--protocol must be 'rest' or 'grpc', got {protocol!r}")
     print(json.dumps({name: _json_value(value) for name, value in outputs.items()}, indent=2, ensure_ascii=False))
+    return outputs
+
+
+def _define_flags() -> None:
+    from keras_bert import cli
+
+    cli.define_flags(send_request, {
+        "server": "host:port (default localhost:8501 for REST, localhost:8500 for gRPC).",
+        "protocol": "REST (JSON) or gRPC.",
+        "model_name": "Model name on the server.",
+        "signature_name": "Signature to call.",
+        "version": "Model version (default: the server's latest).",
+        "text": "Input `text` (classifier, tagger, preprocessing); repeat for a batch.",
+        "text_b": "With --text: `text_a`/`text_b` pairs (signature classify_pair).",
+        "question": "SQuAD model: question(s).",
+        "context": "SQuAD model: context(s).",
+    }, enums={"protocol": ("rest", "grpc")})
+
+
+def main() -> None:
+    """`python -m saved_models.client`."""
+    from keras_bert import cli
+
+    cli.run_program(send_request, _define_flags)
 
 
 if __name__ == "__main__":
-    from absl import app
-
-    _define_flags()
-    app.run(main)
+    main()

@@ -24,7 +24,8 @@ def test_reads_release_config_with_extra_keys_and_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"hidden_size": 100, "num_attention_heads": 12}, "hidden_size \\(100\\) is not divisible by num_attention_heads \\(12\\)"),
+    ({"hidden_size": 100, "num_attention_heads": 12},
+     "hidden_size \\(100\\) is not divisible by num_attention_heads \\(12\\)"),
     ({"num_hidden_layers": 0}, "num_hidden_layers must be a positive integer"),
     ({"vocab_size": -5}, "vocab_size must be a positive integer"),
     ({"hidden_act": "swish"}, "hidden_act 'swish' is not one of"),
@@ -45,12 +46,16 @@ def test_file_errors(tmp_path):
         BertConfig.from_json_file(tmp_path / "bad.json")
 
 
+def shape(config):
+    return config.num_hidden_layers, config.hidden_size, config.num_attention_heads, config.intermediate_size
+
+
 def test_presets_match_released_shapes():
     assert len(preset_names()) == 2 + 4 + 24
     large = BertConfig.preset("large")
-    assert (large.num_hidden_layers, large.hidden_size, large.num_attention_heads, large.intermediate_size) == (24, 1024, 16, 4096)
+    assert shape(large) == (24, 1024, 16, 4096)
     tiny = BertConfig.preset("tiny")
-    assert (tiny.num_hidden_layers, tiny.hidden_size, tiny.num_attention_heads, tiny.intermediate_size) == (2, 128, 2, 512)
+    assert shape(tiny) == (2, 128, 2, 512)
     small = BertConfig.preset("L-4_H-512")
     assert small == BertConfig.preset("small") and small.num_attention_heads == 8
     assert BertConfig.preset("L-12_H-768") == BertConfig.preset("base")

@@ -4,19 +4,30 @@
 checkpoint prefix into any keras_bert model; `save_google_checkpoint` writes a model back under the
 same names, so Google's tools (and Model Garden's TF1 converter) read what we train.
 Encoder variables must match exactly; a mismatch lists every missing variable and shape conflict.
+
+This module maps each kind of *layer* (embeddings, transformer block, pooler, heads) to the reference's
+variable names under a prefix; each model declares the prefix of each of its layers in
+`google_checkpoint_names`, so models depend on checkpoint formats and never the other way round.
+Another format is a sibling module with its own layer mapping, reading its own name table on the models.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_bert.config import BertConfig
+from keras_bert.layers.embeddings import BertEmbeddings
+from keras_bert.layers.heads import DenseLogitsHead, MaskedLMHead
+from keras_bert.layers.pooler import Pooler
+from keras_bert.layers.transformer_block import TransformerBlock
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +48,14 @@ class _Entry:
     required: bool = True  # encoder weights must be present; task heads may start fresh
 
 
-def _dense(prefix: str, dense, required: bool = True) -> list[_Entry]:
-    return [_Entry(f"{prefix}/kernel", dense.kernel, required=required),
-            _Entry(f"{prefix}/bias", dense.bias, required=required)]
+def _dense(scope: str, dense, required: bool = True) -> list[_Entry]:
+    return [_Entry(f"{scope}/kernel", dense.kernel, required=required),
+            _Entry(f"{scope}/bias", dense.bias, required=required)]
 
 
-def _layer_norm(prefix: str, norm, required: bool = True) -> list[_Entry]:
-    return [_Entry(f"{prefix}/gamma", norm.gamma, required=required),
-            _Entry(f"{prefix}/beta", norm.beta, required=required)]
+def _layer_norm(scope: str, norm, required: bool = True) -> list[_Entry]:
+    return [_Entry(f"{scope}/gamma", norm.gamma, required=required),
+            _Entry(f"{scope}/beta", norm.beta, required=required)]
 
 
 def _transposed_dense(prefix: str, dense, required: bool = False) -> list[_Entry]:
@@ -53,69 +64,89 @@ def _transposed_dense(prefix: str, dense, required: bool = False) -> list[_Entry
             _Entry(f"{prefix}output_bias", dense.bias, required=required)]
 
 
-def _attention_projection(prefix: str, einsum_dense, heads: int) -> list[_Entry]:
+def _attention_projection(scope: str, einsum_dense) -> list[_Entry]:
     """query/key/value: Google [hidden, hidden] and [hidden] ⇄ Keras [hidden, heads, size], [heads, size]."""
     kernel, bias = einsum_dense.kernel, einsum_dense.bias
     return [
-        _Entry(f"{prefix}/kernel", kernel, lambda a: a.reshape(kernel.shape),
+        _Entry(f"{scope}/kernel", kernel, lambda a: a.reshape(kernel.shape),
                lambda a: a.reshape(a.shape[0], -1)),
-        _Entry(f"{prefix}/bias", bias, lambda a: a.reshape(bias.shape), lambda a: a.reshape(-1)),
+        _Entry(f"{scope}/bias", bias, lambda a: a.reshape(bias.shape), lambda a: a.reshape(-1)),
     ]
 
 
-def encoder_entries(encoder) -> list[_Entry]:
-    """The `bert/...` variables of a `BertEncoder`."""
-    emb = encoder.embeddings
-    entries = [
-        _Entry("bert/embeddings/word_embeddings", emb.word_embeddings.embeddings),
-        _Entry("bert/embeddings/token_type_embeddings", emb.token_type_embeddings.embeddings),
-        _Entry("bert/embeddings/position_embeddings", emb.position_embeddings),
-        *_layer_norm("bert/embeddings/LayerNorm", emb.layer_norm),
+@functools.singledispatch
+def layer_entries(layer, prefix: str) -> list[_Entry]:
+    """The Google variables of one layer of a keras_bert model, named `prefix` + the reference's names
+    for that kind of layer (`prefix` comes from the model's `google_checkpoint_names`).
+
+    Encoder layers are required; task heads are optional (`required=False`): a pretrained checkpoint
+    has no fine-tuning head, a fine-tuned one no pretraining heads.
+    """
+    raise TypeError(f"no Google checkpoint layout for {type(layer).__name__}")
+
+
+@layer_entries.register(keras.Model)
+def _nested_model_entries(model: keras.Model, prefix: str) -> list[_Entry]:
+    """A model inside a model (the encoder of a task model): its own names, after `prefix`."""
+    return [dataclasses.replace(entry, name=prefix + entry.name) for entry in model_entries(model)]
+
+
+@layer_entries.register(BertEmbeddings)
+def _embeddings_entries(embeddings: BertEmbeddings, prefix: str) -> list[_Entry]:
+    return [
+        _Entry(f"{prefix}word_embeddings", embeddings.word_embeddings.embeddings),
+        _Entry(f"{prefix}token_type_embeddings", embeddings.token_type_embeddings.embeddings),
+        _Entry(f"{prefix}position_embeddings", embeddings.position_embeddings),
+        *_layer_norm(f"{prefix}LayerNorm", embeddings.layer_norm),
     ]
-    heads = encoder.bert_config.num_attention_heads
-    for index, block in enumerate(encoder.transformer_layers):
-        p = f"bert/encoder/layer_{index}"
-        attention = block.attention
-        output = attention.output_dense
-        entries += [
-            *_attention_projection(f"{p}/attention/self/query", attention.query_dense, heads),
-            *_attention_projection(f"{p}/attention/self/key", attention.key_dense, heads),
-            *_attention_projection(f"{p}/attention/self/value", attention.value_dense, heads),
-            _Entry(f"{p}/attention/output/dense/kernel", output.kernel,
-                   lambda a, s=tuple(output.kernel.shape): a.reshape(s), lambda a: a.reshape(-1, a.shape[-1])),
-            _Entry(f"{p}/attention/output/dense/bias", output.bias),
-            *_layer_norm(f"{p}/attention/output/LayerNorm", block.attention_layer_norm),
-            *_dense(f"{p}/intermediate/dense", block.intermediate),
-            *_dense(f"{p}/output/dense", block.output_dense),
-            *_layer_norm(f"{p}/output/LayerNorm", block.output_layer_norm),
-        ]
-    entries += _dense("bert/pooler/dense", encoder.pooler.dense)
-    return entries
+
+
+@layer_entries.register(TransformerBlock)
+def _transformer_block_entries(block: TransformerBlock, prefix: str) -> list[_Entry]:
+    attention = block.attention
+    output = attention.output_dense
+    return [
+        *_attention_projection(f"{prefix}attention/self/query", attention.query_dense),
+        *_attention_projection(f"{prefix}attention/self/key", attention.key_dense),
+        *_attention_projection(f"{prefix}attention/self/value", attention.value_dense),
+        _Entry(f"{prefix}attention/output/dense/kernel", output.kernel,
+               lambda a, s=tuple(output.kernel.shape): a.reshape(s), lambda a: a.reshape(-1, a.shape[-1])),
+        _Entry(f"{prefix}attention/output/dense/bias", output.bias),
+        *_layer_norm(f"{prefix}attention/output/LayerNorm", block.attention_layer_norm),
+        *_dense(f"{prefix}intermediate/dense", block.intermediate),
+        *_dense(f"{prefix}output/dense", block.output_dense),
+        *_layer_norm(f"{prefix}output/LayerNorm", block.output_layer_norm),
+    ]
+
+
+@layer_entries.register(Pooler)
+def _pooler_entries(pooler: Pooler, prefix: str) -> list[_Entry]:
+    return _dense(f"{prefix}dense", pooler.dense)
+
+
+@layer_entries.register(MaskedLMHead)
+def _masked_lm_head_entries(head: MaskedLMHead, prefix: str) -> list[_Entry]:
+    """Transform dense and LayerNorm, and the output bias; its table is the tied word embeddings."""
+    return [*_dense(f"{prefix}transform/dense", head.transform, required=False),
+            *_layer_norm(f"{prefix}transform/LayerNorm", head.layer_norm, required=False),
+            _Entry(f"{prefix}output_bias", head.output_bias, required=False)]
+
+
+@layer_entries.register(DenseLogitsHead)
+def _dense_logits_head_entries(head: DenseLogitsHead, prefix: str) -> list[_Entry]:
+    return _transposed_dense(prefix, head.dense)
 
 
 def model_entries(model) -> list[_Entry]:
-    """Every Google variable of a keras_bert model: the encoder's plus its head's reference names."""
-    from keras_bert.models import task_models as models
-    from keras_bert.models.encoder import BertEncoder
-
-    if isinstance(model, BertEncoder):
-        return encoder_entries(model)
-    entries = encoder_entries(model.encoder)
-    if isinstance(model, models.BertPretrainer):
-        mlm = model.get_layer("masked_lm")
-        entries += [*_dense("cls/predictions/transform/dense", mlm.transform, required=False),
-                    *_layer_norm("cls/predictions/transform/LayerNorm", mlm.layer_norm, required=False),
-                    _Entry("cls/predictions/output_bias", mlm.output_bias, required=False),
-                    *_transposed_dense("cls/seq_relationship/", model.get_layer("next_sentence").dense)]
-    elif isinstance(model, models.BertSpanLabeler):
-        entries += _transposed_dense("cls/squad/", model.get_layer("span").dense)
-    elif isinstance(model, models.BertClassifier):
-        entries += _transposed_dense("", model.get_layer("classifier").dense)
-    elif isinstance(model, models.BertTokenClassifier):
-        entries += _transposed_dense("", model.get_layer("tagger").dense)
-    else:
+    """Every Google variable of a keras_bert model, in the order of its `google_checkpoint_names`:
+    {layer name: prefix of that layer's Google variable names}, declared by each model class
+    (e.g. `{"embeddings": "bert/embeddings/", ...}` for `BertEncoder`, `{"span": "cls/squad/"}` among
+    `BertSpanLabeler`'s)."""
+    names = getattr(model, "google_checkpoint_names", None)
+    if names is None:
         raise TypeError(f"no Google checkpoint layout for {type(model).__name__}")
-    return entries
+    return [entry for layer_name, prefix in names.items()
+            for entry in layer_entries(model.get_layer(layer_name), prefix)]
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, str]:

@@ -1,1 +1,2 @@
-"""Readers and writers for fine-tuning data: GLUE/XNLI and user tables, SQuAD, CoNLL tagging."""
+"""Training data: pretraining corpora and records; GLUE/XNLI and user tables, SQuAD, CoNLL tagging for
+fine-tuning; `files` for the input files they all read."""

@@ -9,7 +9,7 @@
 * `.tokenize_with_offsets(strings)` → (ids, begins, ends), each [batch, (words), (pieces)];
 * `.bert_pack_inputs(segments, seq_length=...)`: a list of 1 or 2 int32 RaggedTensors of ragged
   rank 1 or 2 → the dict above with [batch, seq_length];
-* `.vocab_file` (an asset, copied into the SavedModel's assets/) and `.do_lower_case` (bool variable).
+* `.vocab_file` (the asset `assets/vocab.txt`, as in every export) and `.do_lower_case` (bool variable).
 
 It loads with `tf.saved_model.load` after `import tensorflow_text` (nothing of keras_bert is needed)
 and runs inside `tf.data.Dataset.map`. Its graphs use TF core ops and a single TF-Text op,
@@ -25,9 +25,8 @@ import os
 
 import tensorflow as tf
 
-from keras_bert.tokenization.tokenizer import BertPreprocessor
-
-_STRINGS = tf.TensorSpec([None], tf.string, name="text")
+from keras_bert.export.export_module import ExportModule, string_spec
+from keras_bert.tokenization.preprocessor import BertPreprocessor
 
 
 def _segment_spec(ragged_rank: int) -> tf.RaggedTensorSpec:
@@ -40,20 +39,18 @@ class _Tokenize(tf.Module):
     def __init__(self, tokenizer):
         super().__init__(name="tokenize")
         special = tokenizer.get_special_tokens_dict()
-        self.__call__ = tf.function(lambda text: tokenizer(text), input_signature=[_STRINGS])
+        self.__call__ = tf.function(lambda text: tokenizer(text), input_signature=[string_spec("text")])
         self.get_special_tokens_dict = tf.function(
             lambda: {key: tf.constant(value, tf.int32) for key, value in special.items()}, input_signature=[]
         )
 
 
-class _PreprocessingModule(tf.Module):
+class _PreprocessingModule(ExportModule):
     def __init__(self, preprocessor: BertPreprocessor):
-        super().__init__(name="bert_preprocessing")
         tokenizer, packer = preprocessor.tokenizer, preprocessor.packer
-        self.vocab_file = tf.saved_model.Asset(tokenizer.vocab_file)
-        self.do_lower_case = tf.Variable(tokenizer.lower_case, trainable=False, name="do_lower_case")
+        super().__init__(tokenizer.vocab_file, tokenizer.lower_case)
         self.tokenize = _Tokenize(tokenizer)
-        self.tokenize_with_offsets = tf.function(tokenizer.tokenize_with_offsets, input_signature=[_STRINGS])
+        self.tokenize_with_offsets = tf.function(tokenizer.tokenize_with_offsets, input_signature=[string_spec("text")])
 
         def bert_pack_inputs(inputs, seq_length=packer.seq_length):
             return packer(list(inputs), seq_length=seq_length)
@@ -64,12 +61,10 @@ class _PreprocessingModule(tf.Module):
                 segments = [_segment_spec(ragged_rank)] * num_segments
                 self.bert_pack_inputs.get_concrete_function(segments)
                 self.bert_pack_inputs.get_concrete_function(segments, seq_length=tf.TensorSpec([], tf.int32))
-        self.__call__ = tf.function(lambda text: preprocessor(text), input_signature=[_STRINGS])
+        self.__call__ = tf.function(lambda text: preprocessor(text), input_signature=[string_spec("text")])
 
 
 def export_preprocessing(preprocessor: BertPreprocessor, export_dir: str | os.PathLike) -> None:
     """Writes `preprocessor` as a TF Hub-style preprocessing SavedModel to `export_dir`."""
     module = _PreprocessingModule(preprocessor)
-    tf.saved_model.save(
-        module, os.fspath(export_dir), signatures={"serving_default": module.__call__.get_concrete_function()}
-    )
+    module.save(export_dir, {"serving_default": module.__call__.get_concrete_function()})

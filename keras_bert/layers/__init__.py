@@ -1,1 +1,2 @@
-"""Keras layers of BERT: embeddings, self-attention, the transformer block, the pooler and the task heads."""
+"""Keras layers of BERT, a module per concept: the shared numerics, embeddings, self-attention, the
+transformer block, the pooler and the task heads."""

@@ -6,7 +6,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from keras_bert.layers.transformer import activation_from_name, float32_layer_norm, truncated_normal
+from keras_bert.layers.numerics import activation_from_name, float32_layer_norm, truncated_normal
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -17,6 +17,13 @@ class MaskedLMHead(keras.layers.Layer):
     → float32 logits [batch, P, vocab_size]. The output projection is the transposed word-embedding
     table of `embedding` (shared with the encoder, as in the reference) plus a learnt `output_bias`.
     `embedding` is a construction-time reference, not configuration: models pass their encoder's.
+
+    Example:
+    >>> table = keras.layers.Embedding(10, 4)
+    >>> table.build((None, None))
+    >>> head = MaskedLMHead(vocab_size=10, hidden_size=4, hidden_act="gelu", initializer_range=0.02, embedding=table)
+    >>> tuple(head(np.ones((2, 5, 4), "float32"), np.array([[1, 3], [0, 4]])).shape)
+    (2, 2, 10)
     """
 
     def __init__(self, vocab_size: int, hidden_size: int, hidden_act: str, initializer_range: float,
@@ -61,6 +68,10 @@ class DenseLogitsHead(keras.layers.Layer):
 
     The reference's classifier (`output_weights`/`output_bias`), NSP (`cls/seq_relationship`), SQuAD
     (`cls/squad`) and our tagger share this shape; they differ only in what they are applied to.
+
+    Example:
+    >>> tuple(ClassificationHead(num_outputs=3)(np.ones((2, 4), "float32")).shape)
+    (2, 3)
     """
 
     def __init__(self, num_outputs: int, dropout_rate: float = 0.0, initializer_range: float = 0.02,

@@ -1,1 +1,2 @@
-"""BERT models: the encoder and the task models built on it (pretrainer, classifier, span labeler, tagger)."""
+"""BERT models: the encoder, the task-model base and a module per task model (pretrainer, classifier,
+span labeler, tagger), plus the pretraining objective."""

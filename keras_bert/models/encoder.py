@@ -7,8 +7,11 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_bert.checkpoints import google
 from keras_bert.config import BertConfig
-from keras_bert.layers.transformer import BertEmbeddings, Pooler, TransformerBlock
+from keras_bert.layers.embeddings import BertEmbeddings
+from keras_bert.layers.pooler import Pooler
+from keras_bert.layers.transformer_block import TransformerBlock
 
 ENCODER_INPUTS = ("input_word_ids", "input_mask", "input_type_ids")
 
@@ -27,6 +30,13 @@ class BertEncoder(keras.Model):
     Outputs, a dict: `sequence_output` [batch, seq, hidden], `pooled_output` [batch, hidden]
       (tanh pooler on [CLS]), `encoder_outputs` (list of `num_hidden_layers` [batch, seq, hidden]),
       `default` (= `pooled_output`). Floats are in the compute dtype of the Keras dtype policy.
+
+    Example:
+    >>> encoder = BertEncoder(BertConfig.preset("tiny"))
+    >>> ids = np.array([[101, 7592, 102, 0]])
+    >>> outputs = encoder({"input_word_ids": ids, "input_mask": np.sign(ids), "input_type_ids": 0 * ids})
+    >>> tuple(outputs["sequence_output"].shape), tuple(outputs["pooled_output"].shape)
+    ((1, 4, 128), (1, 128))
     """
 
     def __init__(self, config: BertConfig | dict[str, Any], **kwargs: Any):
@@ -70,6 +80,13 @@ class BertEncoder(keras.Model):
     def pooler(self) -> Pooler:
         return self.get_layer("pooler")
 
+    @property
+    def google_checkpoint_names(self) -> dict[str, str]:
+        """{layer name: prefix of its variables in Google checkpoints} (see `keras_bert.checkpoints.google`)."""
+        layers = range(self.bert_config.num_hidden_layers)
+        blocks = {f"transformer_layer_{i}": f"bert/encoder/layer_{i}/" for i in layers}
+        return {"embeddings": "bert/embeddings/", **blocks, "pooler": "bert/pooler/"}
+
     def get_config(self) -> dict[str, Any]:
         return {"config": self.bert_config.to_dict(), "name": self.name, "trainable": self.trainable}
 
@@ -81,6 +98,4 @@ class BertEncoder(keras.Model):
     def from_google_checkpoint(cls, path: str | os.PathLike, config: BertConfig | None = None,
                                **kwargs: Any) -> BertEncoder:
         """Builds an encoder from a Google release folder or checkpoint prefix (see `keras_bert.checkpoints.google`)."""
-        from keras_bert.checkpoints import google as checkpoints
-
-        return checkpoints.load_google_checkpoint(cls, path, config=config, **kwargs)
+        return google.load_google_checkpoint(cls, path, config=config, **kwargs)

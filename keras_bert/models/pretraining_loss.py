@@ -10,8 +10,6 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-PRETRAINING_LABELS = ("masked_lm_ids", "masked_lm_weights", "next_sentence_labels")
-
 
 def masked_lm_example_loss(masked_lm_ids, mlm_logits):
     """Cross-entropy per masked position: float32 [batch, P]."""

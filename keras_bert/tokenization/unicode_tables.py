@@ -35,7 +35,6 @@ CASE_IGNORABLE = 64  # Unicode "Case_Ignorable" as Python's `str.lower` sees it.
 CCC_SHIFT = 8  # Canonical combining class, 0..254, for NFD's canonical reordering.
 
 CAPITAL_SIGMA = 0x3A3
-SMALL_SIGMA = 0x3C3
 SMALL_FINAL_SIGMA = 0x3C2
 MAX_CODE_POINT = 0x10FFFF
 BMP_SIZE = 0x10000  # Code points below U+10000 (the Basic Multilingual Plane).

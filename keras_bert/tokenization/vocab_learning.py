@@ -23,7 +23,7 @@ import tensorflow as tf
 import tqdm
 from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset
 
-from keras_bert.data.pretraining.records import expand_file_patterns
+from keras_bert.files import expand_file_patterns
 from keras_bert.tokenization import basic_tokenizer, unicode_tables
 
 RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")

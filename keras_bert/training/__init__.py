@@ -1,1 +1,2 @@
-"""Training: the reference optimizers, distribution strategies, resumable fit and the task runner."""
+"""Training: the reference optimizers, distribution strategies, resumable fit, the task runner every training
+program shares, and what a run leaves in its output folder (`outputs`: file names, `TaskInfo`)."""

@@ -1,4 +1,4 @@
-"""Distribution strategy and mixed-precision policy from the programs' flags, shared by every program.
+"""Distribution strategy and mixed-precision policy, as the programs' `--strategy` and `--mixed_precision` name them.
 
 `--strategy`: `default` (one device, or TF's default), `mirrored` (all local GPUs, or the given
 devices), `multi_worker` (`MultiWorkerMirroredStrategy` from `TF_CONFIG`, with the contained
@@ -82,15 +82,3 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return task_type in (None, "chief") or (task_type == "worker" and task_id == 0
                                              and "chief" not in resolver.cluster_spec().as_dict())
 
-
-def define_distribution_flags() -> None:
-    """Defines the absl flags every training program shares (beyond the reference's own):
-    `--strategy`, `--tpu`, `--mixed_precision`, `--jit_compile`, `--steps_per_execution`."""
-    from absl import flags
-
-    flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy to train with.")
-    flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --strategy tpu ('local' on a TPU VM).")
-    flags.DEFINE_enum("mixed_precision", "none", list(MIXED_PRECISION_POLICIES),
-                      "Keras mixed-precision policy: none (float32), bf16 or fp16.")
-    flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
-    flags.DEFINE_integer("steps_per_execution", 1, "Train steps per tf.function call (TPUs want many).")

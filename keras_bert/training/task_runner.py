@@ -1,17 +1,17 @@
-"""What the fine-tuning programs share: model set-up from a Google checkpoint, `model.fit` with the reference
-optimizer and schedule, and the output folder every program writes.
+"""How every training program runs, pretraining and fine-tuning alike: the config, the run's set-up (precision,
+seed, strategy; the caller's dtype policy put back afterwards), the model from `--init_checkpoint`, compile +
+resume + `fit_steps` with the reference optimizer, and the outputs the chief writes (`keras_bert.training.outputs`).
 
-Output folder contract (read by the serving export):
+A fine-tuning `--output_dir` after training (read by the serving export):
   `bert_config.json` + `bert_model.ckpt.*`  the trained task model under the reference's variable names,
   `model.keras`                             the trained Keras task model,
   `vocab.txt`                               a copy of `--vocab_file`,
-  `task_info.json`                          {"task", "task_name", "labels", "is_regression", "do_lower_case",
-                                             "max_seq_length", ...program-specific keys}.
+  `task_info.json`                          the `TaskInfo` of the model.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
 import logging
 import os
 import shutil
@@ -24,25 +24,29 @@ import tensorflow as tf
 
 from keras_bert.checkpoints.google import save_google_checkpoint
 from keras_bert.config import BertConfig
-from keras_bert.training import distribute, optimization
-from keras_bert.training import resumable_fit as training
+from keras_bert.models.pretrainer import BertPretrainer
+from keras_bert.tokenization.vocab import load_vocab
+from keras_bert.training import distribute, optimization, outputs, resumable_fit
 
 logger = logging.getLogger(__name__)
 
-TASK_INFO_FILE = "task_info.json"
-MODEL_FILE = "model.keras"
-VOCAB_FILE = "vocab.txt"
-CHECKPOINT_PREFIX = "bert_model.ckpt"
 
-
-def load_bert_config(bert_config_file: str, max_seq_length: int) -> BertConfig:
-    """Reads `--bert_config_file`; `--max_seq_length` beyond its position embeddings is an error (as the reference)."""
+def load_bert_config(bert_config_file: str, max_seq_length: int, vocab_file: str | None = None) -> BertConfig:
+    """Reads `--bert_config_file`; `--max_seq_length` beyond its position embeddings is an error (as the reference),
+    and so is a `vocab_file`, when given, whose size is not the config's `vocab_size`."""
     if not bert_config_file:
         raise ValueError("--bert_config_file is required")
+    if not os.path.exists(bert_config_file):
+        raise FileNotFoundError(f"--bert_config_file not found: {bert_config_file}")
     config = BertConfig.from_json_file(bert_config_file)
     if max_seq_length > config.max_position_embeddings:
         raise ValueError(f"--max_seq_length {max_seq_length} exceeds max_position_embeddings "
                          f"{config.max_position_embeddings} of {bert_config_file}")
+    if vocab_file:
+        vocab_size = len(load_vocab(vocab_file))
+        if vocab_size != config.vocab_size:
+            raise ValueError(f"--vocab_file {vocab_file} has {vocab_size} tokens but vocab_size in "
+                             f"--bert_config_file {bert_config_file} is {config.vocab_size}")
     return config
 
 
@@ -70,14 +74,18 @@ def set_up_run(strategy: str = "default", mixed_precision: str = "none", tpu: st
     return distribute.create_strategy(strategy, tpu=tpu)
 
 
-def build_task_model(model_class: type, config: BertConfig, init_checkpoint: str | None,
-                     strategy: tf.distribute.Strategy, **model_kwargs: Any) -> keras.Model:
+def build_model(model_class: type, config: BertConfig, init_checkpoint: str | None,
+                strategy: tf.distribute.Strategy, **model_kwargs: Any) -> keras.Model:
     """`model_class(config, **model_kwargs)` in the strategy's scope, loaded from `--init_checkpoint` if given
-    (a pretrained checkpoint gets a fresh head; a fine-tuned one brings its head)."""
+    (a pretrained checkpoint gets a fresh task head; a fine-tuned one brings its head)."""
     with strategy.scope():
         if init_checkpoint:
-            return model_class.from_google_checkpoint(init_checkpoint, config=config, **model_kwargs)
-        logger.warning("no --init_checkpoint: %s starts from random weights", model_class.__name__)
+            model = model_class.from_google_checkpoint(init_checkpoint, config=config, **model_kwargs)
+            logger.info("%s initialized from Google checkpoint %s", model_class.__name__, init_checkpoint)
+            return model
+        # Pretraining starts from random weights by design; a task model doing so is most likely a mistake.
+        level = logging.INFO if model_class is BertPretrainer else logging.WARNING
+        logger.log(level, "no --init_checkpoint: %s starts from random weights", model_class.__name__)
         return model_class(config, **model_kwargs)
 
 
@@ -90,61 +98,105 @@ def num_train_steps(num_examples: int, train_batch_size: int, num_train_epochs: 
     return steps
 
 
-def train(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.distribute.Strategy,
-          train_steps: int, learning_rate: float, warmup_proportion: float, output_dir: str,
-          save_checkpoints_steps: int, loss_weights: Any = None, jit_compile: bool = False,
-          steps_per_execution: int = 1) -> dict[str, float]:
-    """Compiles with `create_optimizer` (the reference AdamWeightDecay, warmup then linear decay) and trains
-    for exactly `train_steps` optimizer steps over `dataset`, an endless stream of (inputs, labels) batches
-    (repeat before batching, as the reference, so that every batch is full however small the data).
+def compile_for_training(model: keras.Model, strategy: tf.distribute.Strategy, output_dir: str, *,
+                         learning_rate: float, num_train_steps: int, num_warmup_steps: int,
+                         optimizer_type: str = "adamw", loss: Any = None, loss_weights: Any = None,
+                         jit_compile: bool = False, steps_per_execution: int = 1) -> int:
+    """Compiles with `create_optimizer` (AdamWeightDecay or LAMB, warmup then linear decay) and restores the
+    newest training checkpoint of `output_dir`, as the reference's Estimator resumes from its model_dir.
 
-    Training checkpoints go to `output_dir/checkpoints` every `save_checkpoints_steps` steps (see
-    `keras_bert.training.resumable_fit`); a run restarted on the same `output_dir` resumes from the newest one, as the
-    reference's Estimator resumes from its model_dir. Returns the last epoch's training metrics ({"loss": ...}).
+    Returns the optimizer step to train from: 0 on a fresh start.
     """
-    num_warmup_steps = int(train_steps * warmup_proportion)
     with strategy.scope():
-        optimizer = optimization.create_optimizer(learning_rate, train_steps, num_warmup_steps)
+        optimizer = optimization.create_optimizer(learning_rate, num_train_steps, num_warmup_steps, optimizer_type)
         model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, jit_compile=jit_compile,
                       steps_per_execution=steps_per_execution)
-    initial_step = training.restore_for_resume(model, output_dir)
+    initial_step = resumable_fit.restore_for_resume(model, output_dir)
     if initial_step:
-        logger.info("resuming from step %d of %s", initial_step, training.latest_checkpoint(output_dir))
-    logger.info("training %d steps (%d warmup) at learning rate %g", train_steps, num_warmup_steps, learning_rate)
+        logger.info("resuming from step %d of %s", initial_step, resumable_fit.latest_checkpoint(output_dir))
+    return initial_step
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRun:
+    """What `train` leaves besides the trained model.
+
+    Args:
+        history: the per-epoch Keras logs, `{"epoch": [...], metric: [...]}` (an epoch is `save_checkpoints_steps`
+            steps).
+        step_logs: dicts of `step`, `learning_rate` and the losses/metrics every `log_every_steps` steps, each the
+            mean over the steps since the previous one.
+    """
+
+    history: dict[str, list]
+    step_logs: list[dict[str, float]]
+
+    @property
+    def last_metrics(self) -> dict[str, float]:
+        """The last epoch's training metrics ({"loss": ...})."""
+        return {name: float(values[-1]) for name, values in self.history.items() if name != "epoch" and values}
+
+
+def train(model: keras.Model, dataset: Any, output_dir: str, *, num_train_steps: int, initial_step: int,
+          save_checkpoints_steps: int, keep_checkpoint_max: int = 5, log_every_steps: int | None = None,
+          steps_per_execution: int = 1, verbose: int | str = 2) -> TrainingRun:
+    """Trains a model compiled by `compile_for_training` from `initial_step` to exactly `num_train_steps`
+    optimizer steps over `dataset`, an endless stream of (inputs, labels) batches (repeat before batching, as the
+    reference, so that every batch is full however small the data; shuffled already).
+
+    Training checkpoints go to `output_dir/checkpoints` every `save_checkpoints_steps` steps and TensorBoard logs
+    to `output_dir/logs/train` (see `keras_bert.training.resumable_fit`).
+    """
+    logger.info("training to step %d from step %d", num_train_steps, initial_step)
+    callbacks = resumable_fit.training_callbacks(output_dir, save_checkpoints_steps, keep_checkpoint_max,
+                                                 log_every_steps)
     with warnings.catch_warnings():
         # Token-level heads (SQuAD, tagging) leave the pooler unused, as in the reference: not a mistake.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler/dense/kernel', "
                                 r"'pooler/dense/bias'\]")
-        history = training.fit_steps(
-            model, dataset, num_train_steps=train_steps,
-            steps_per_loop=min(save_checkpoints_steps, train_steps), initial_step=initial_step,
-            callbacks=training.training_callbacks(output_dir, save_checkpoints_steps),
-            steps_per_execution=steps_per_execution, shuffle=False)  # the dataset is shuffled already
-    return {name: float(values[-1]) for name, values in history.items() if name != "epoch" and values}
+        history = resumable_fit.fit_steps(
+            model, dataset, num_train_steps=num_train_steps, steps_per_loop=save_checkpoints_steps,
+            initial_step=initial_step, callbacks=callbacks, steps_per_execution=steps_per_execution,
+            verbose=verbose, shuffle=False)
+    return TrainingRun(history, callbacks[1].records)
+
+
+def fine_tune(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.distribute.Strategy,
+              train_steps: int, learning_rate: float, warmup_proportion: float, output_dir: str,
+              save_checkpoints_steps: int, loss_weights: Any = None, jit_compile: bool = False,
+              steps_per_execution: int = 1) -> dict[str, float]:
+    """A fine-tuning program's training: `compile_for_training` with the reference AdamWeightDecay warming up over
+    `int(train_steps * warmup_proportion)` steps, then `train`. Returns the last epoch's training metrics."""
+    num_warmup_steps = int(train_steps * warmup_proportion)
+    logger.info("fine-tuning %d steps (%d warmup) at learning rate %g", train_steps, num_warmup_steps, learning_rate)
+    initial_step = compile_for_training(
+        model, strategy, output_dir, learning_rate=learning_rate, num_train_steps=train_steps,
+        num_warmup_steps=num_warmup_steps, loss=loss, loss_weights=loss_weights, jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution)
+    return train(model, dataset, output_dir, num_train_steps=train_steps, initial_step=initial_step,
+                 save_checkpoints_steps=save_checkpoints_steps, steps_per_execution=steps_per_execution).last_metrics
 
 
 def global_step(model: keras.Model) -> int:
-    """Optimizer steps the model has taken in this run (0 when it was only loaded, never compiled)."""
+    """Optimizer steps the model has taken (0 when it was only loaded, never compiled)."""
     optimizer = getattr(model, "optimizer", None)
     return int(optimizer.iterations.numpy()) if optimizer is not None else 0
 
 
 def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str,
-                      task_info: dict[str, Any]) -> dict[str, str]:
-    """Writes the contract files (see the module docstring); returns their paths by key."""
+                      task_info: outputs.TaskInfo) -> dict[str, str]:
+    """Writes a fine-tuned task model's files (see the module docstring); returns their paths by key:
+    "checkpoint", "model_file", "vocab_file", "task_info_file"."""
     os.makedirs(output_dir, exist_ok=True)
     paths = {
-        "checkpoint": save_google_checkpoint(model, os.path.join(output_dir, CHECKPOINT_PREFIX)),
-        "model_file": os.path.join(output_dir, MODEL_FILE),
-        "vocab_file": os.path.join(output_dir, VOCAB_FILE),
-        "task_info_file": os.path.join(output_dir, TASK_INFO_FILE),
+        "checkpoint": save_google_checkpoint(model, os.path.join(output_dir, outputs.CHECKPOINT_PREFIX)),
+        "model_file": os.path.join(output_dir, outputs.MODEL_FILE),
+        "vocab_file": os.path.join(output_dir, outputs.VOCAB_FILE),
     }
     _inference_copy(model).save(paths["model_file"])
     if os.path.abspath(vocab_file) != os.path.abspath(paths["vocab_file"]):
         shutil.copyfile(vocab_file, paths["vocab_file"])
-    with open(paths["task_info_file"], "w", encoding="utf-8") as f:
-        json.dump(task_info, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    paths["task_info_file"] = task_info.write(output_dir)
     return paths
 
 
@@ -154,34 +206,3 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
-
-
-def define_model_flags(defaults: dict[str, Any], *, train: bool = True) -> None:
-    """The reference flags every fine-tuning program shares, with defaults from the program's entry point;
-    with `train`, also the training ones plus `--strategy`, `--tpu`, `--mixed_precision`, `--jit_compile`,
-    `--steps_per_execution` and `--seed`."""
-    from absl import flags
-
-    flags.DEFINE_string("bert_config_file", None, "bert_config.json of the pretrained model.")
-    flags.DEFINE_string("vocab_file", None, "The vocabulary the model was trained on.")
-    flags.DEFINE_string("init_checkpoint", defaults.get("init_checkpoint"),
-                        "Google-format checkpoint (prefix or release folder) to start from.")
-    flags.DEFINE_bool("do_lower_case", defaults["do_lower_case"],
-                      "Lower-case the input (True for uncased models, False for cased).")
-    flags.DEFINE_integer("max_seq_length", defaults["max_seq_length"],
-                         "Maximum word pieces per input after tokenisation; longer inputs are truncated.")
-    if train:
-        flags.DEFINE_string("output_dir", None, "Where the model, checkpoints and results are written.")
-        flags.DEFINE_bool("do_train", defaults["do_train"], "Whether to run training.")
-        flags.DEFINE_bool("do_predict", defaults["do_predict"], "Whether to predict on the test/predict set.")
-        flags.DEFINE_integer("train_batch_size", defaults["train_batch_size"], "Total batch size for training.")
-        flags.DEFINE_integer("predict_batch_size", defaults["predict_batch_size"], "Batch size for prediction.")
-        flags.DEFINE_float("learning_rate", defaults["learning_rate"], "Initial learning rate for Adam.")
-        flags.DEFINE_float("num_train_epochs", defaults["num_train_epochs"], "Epochs of training.")
-        flags.DEFINE_float("warmup_proportion", defaults["warmup_proportion"],
-                           "Share of training with linear learning-rate warmup.")
-        flags.DEFINE_integer("save_checkpoints_steps", defaults["save_checkpoints_steps"],
-                             "How often to save a training checkpoint.")
-        flags.DEFINE_integer("seed", defaults.get("seed"), "Random seed (weights, dropout, shuffling).")
-        distribute.define_distribution_flags()
-        flags.mark_flags_as_required(["vocab_file", "bert_config_file", "output_dir"])

@@ -5,7 +5,7 @@ import random
 import tensorflow as tf
 from official.nlp.tools import tokenization as reference
 
-from keras_bert.tokenization.tokenizer import load_vocab
+from keras_bert.tokenization.vocab import load_vocab
 
 
 def reference_tokenizer(vocab_file, lower_case: bool) -> reference.FullTokenizer:

@@ -3,9 +3,14 @@ reference generator (tf-models-official's `official.nlp.data.create_pretraining_
 in-process with its own tokenizer) as the oracle."""
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import random
+
+from keras_bert.data.pretraining.create import create_pretraining_data
+from keras_bert.data.pretraining.instances import PretrainingDataOptions
+from support.configs import tiny_config
 
 
 def write_sst2_corpus(shared_data: pathlib.Path, path: str | os.PathLike, num_sentences: int,
@@ -42,10 +47,7 @@ def reference_create_pretraining_data(input_file: str, output_file: str, vocab_f
     return len(instances)
 
 
-TINY_CONFIG = {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-               "intermediate_size": 64, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-               "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 64, "type_vocab_size": 2,
-               "initializer_range": 0.02}
+TINY_CONFIG = tiny_config().to_dict()  # what `write_tiny_setup` writes as bert_config.json
 TINY_SEQ, TINY_PREDICTIONS = 32, 5
 
 
@@ -55,19 +57,15 @@ def write_tiny_setup(folder: pathlib.Path, shared_data: pathlib.Path, num_shards
 
     Returns {"bert_config_file", "input_file" (a glob), "vocab_file", "raw_text_files"}.
     """
-    import json
-
-    from keras_bert.data.pretraining import instances as pretraining_data
-
     folder = pathlib.Path(folder)
     config_file = folder / "bert_config.json"
     config_file.write_text(json.dumps(TINY_CONFIG), encoding="utf-8")
     text = shared_data / "pretraining" / "sample_text.txt"
     vocab = shared_data / "vocab" / "uncased_vocab.txt"
     outputs = [str(folder / f"records_{i}.tfrecord") for i in range(num_shards)]
-    pretraining_data.create_pretraining_data(
+    create_pretraining_data(
         str(text), outputs, str(vocab), True,
-        pretraining_data.PretrainingDataOptions(max_seq_length=TINY_SEQ, max_predictions_per_seq=TINY_PREDICTIONS,
-                                                dupe_factor=4), num_workers=1)
+        PretrainingDataOptions(max_seq_length=TINY_SEQ, max_predictions_per_seq=TINY_PREDICTIONS, dupe_factor=4),
+        num_workers=1)
     return {"bert_config_file": str(config_file), "input_file": str(folder / "records_*.tfrecord"),
             "vocab_file": str(vocab), "raw_text_files": str(text)}

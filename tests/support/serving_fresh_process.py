@@ -10,6 +10,7 @@ result: {"modules": [keras/keras_bert/... modules imported], "ops": {key: sorted
 "vocab" (the asset's text)}}}. A signature name "callable:__call__" or "callable:mlm" calls the root object or
 its `.mlm` instead (TF Hub's Python API); "warmup:<name>" replays a warm-up request through signature <name>.
 """
+import pathlib
 import pickle
 import sys
 
@@ -70,7 +71,7 @@ def main() -> None:
         "ops": {key: sorted(o) for key, o in ops.items()}, "not_in_core": not_in_core, "unregistered": unregistered,
         "signatures": signatures, "calls": calls,
         "stored": {key: {"do_lower_case": bool(model.do_lower_case.numpy()),
-                         "vocab": open(model.vocab_file.asset_path.numpy().decode(), encoding="utf-8").read()}
+                         "vocab": pathlib.Path(model.vocab_file.asset_path.numpy().decode()).read_text("utf-8")}
                    for key, model in loaded.items()},
     }
     with open(result_file, "wb") as f:

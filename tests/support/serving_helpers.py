@@ -1,5 +1,6 @@
 """Shared by the serving tests: tiny fine-tuning output folders written through the library's own contract
-writer (`keras_bert.training.task_runner.save_task_outputs`), and the inputs every export is checked on."""
+writer (`keras_bert.training.task_runner.save_task_outputs`, with a `TaskInfo`), and the inputs every export is
+checked on."""
 from __future__ import annotations
 
 import os
@@ -9,35 +10,43 @@ import keras
 import numpy as np
 
 import keras_bert
-from keras_bert.training import task_runner as finetuning
+from keras_bert.training.outputs import CLASSIFIER, SQUAD, TAGGER, SquadSettings, TaskInfo
+from keras_bert.training.task_runner import save_task_outputs
+from support.configs import UNCASED_VOCAB_SIZE, tiny_config
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-SQUAD_SETTINGS = {"max_seq_length": 64, "doc_stride": 16, "max_query_length": 12, "max_answer_length": 8}
+SQUAD_SEQ_LENGTH = 64
+SQUAD_SETTINGS = SquadSettings(doc_stride=16, max_query_length=12, max_answer_length=8)
 
 
-def tiny_config(vocab_size: int) -> keras_bert.BertConfig:
-    # initializer_range 0.2 spreads the logits of an untrained model, so argmaxes are not near-ties.
-    return keras_bert.BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                 intermediate_size=64, max_position_embeddings=128, initializer_range=0.2)
+def serving_config(vocab_size: int = UNCASED_VOCAB_SIZE) -> keras_bert.BertConfig:
+    """`tiny_config` with room for SQuAD's 64-piece windows; initializer_range 0.2 spreads the logits of an
+    untrained model, so argmaxes are not near-ties."""
+    return tiny_config(vocab_size, max_position_embeddings=128, initializer_range=0.2)
 
 
 def write_finetuned(folder: str | os.PathLike, task: str, vocab_file: str | os.PathLike, seed: int = 0,
-                    **task_info) -> keras.Model:
-    """A fine-tuning --output_dir for `task` ("classifier", "squad" or "tagger") with an untrained tiny model."""
+                    task_name: str | None = None, **fields) -> keras.Model:
+    """A fine-tuning --output_dir for `task` ("classifier", "squad" or "tagger") with an untrained tiny model.
+
+    `fields` are `TaskInfo` fields; by default max_seq_length is 32 (SQuAD: 64, with `SQUAD_SETTINGS`) and a
+    tagger's labels are `TAGS`.
+    """
     keras.utils.set_random_seed(seed)
-    config = tiny_config(sum(1 for _ in open(vocab_file, encoding="utf-8")))
-    info = {"task": task, "task_name": task_info.pop("task_name", task), "do_lower_case": True,
-            "max_seq_length": 32, "is_regression": False, **task_info}
-    if task == "classifier":
-        num_classes = 1 if info["is_regression"] else len(info["labels"])
-        model = keras_bert.BertClassifier(config, num_classes)
-    elif task == "squad":
-        info = {**info, "labels": [], **SQUAD_SETTINGS}
+    config = serving_config(len(pathlib.Path(vocab_file).read_text(encoding="utf-8").splitlines()))
+    defaults = {"max_seq_length": 32}
+    if task == SQUAD:
+        defaults = {"max_seq_length": SQUAD_SEQ_LENGTH, "squad": SQUAD_SETTINGS}
+    elif task == TAGGER:
+        defaults["labels"] = TAGS
+    info = TaskInfo(task, task_name or task, do_lower_case=True, **{**defaults, **fields})
+    if task == CLASSIFIER:
+        model = keras_bert.BertClassifier(config, info.num_outputs)
+    elif task == SQUAD:
         model = keras_bert.BertSpanLabeler(config)
     else:
-        info = {"labels": TAGS, **info}
-        model = keras_bert.BertTokenClassifier(config, len(info["labels"]))
-    finetuning.save_task_outputs(model, os.fspath(folder), os.fspath(vocab_file), info)
+        model = keras_bert.BertTokenClassifier(config, info.num_outputs)
+    save_task_outputs(model, os.fspath(folder), os.fspath(vocab_file), info)
     return model
 
 

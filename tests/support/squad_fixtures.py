@@ -58,7 +58,8 @@ def squad_json(version_2):
          "answers": [{"text": "1900", "answer_start": LONG_CONTEXT.index("1896")}]},
     ]
     unicode_qas = [
-        {"id": "dvorak", "question": "Wer schrieb die Symphonie?", "answers": [_answer(UNICODE_CONTEXT, "Antonín Dvořák")]},
+        {"id": "dvorak", "question": "Wer schrieb die Symphonie?",
+         "answers": [_answer(UNICODE_CONTEXT, "Antonín Dvořák")]},
         {"id": "title", "question": "Welcher Titel?", "answers": [_answer(UNICODE_CONTEXT, "Aus der Neuen Welt")]},
         {"id": "peking", "question": "Welche Universität?", "answers": [_answer(UNICODE_CONTEXT, "北京大学")]},
         {"id": "price", "question": "How much was the bat?", "answers": [_answer(UNICODE_CONTEXT, "$1,200.50")]},

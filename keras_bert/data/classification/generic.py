@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from keras_bert.data.classification.glue import InputExample
-from keras_bert.data.files import DataFileError, read_csv_rows, read_jsonl_records, read_tsv_rows
+from keras_bert.files import DataFileError, read_csv_rows, read_jsonl_records, read_tsv_rows
 
 _EXTENSIONS = (".csv", ".tsv", ".jsonl")
 

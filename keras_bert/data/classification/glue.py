@@ -1,4 +1,5 @@
-"""GLUE and XNLI readers in the reference's `DataProcessor` shape, for the original and simplified file layouts.
+"""GLUE and XNLI tasks: their names (and aliases), the metrics GLUE reports for each, and readers in the
+reference's `DataProcessor` shape for the original and simplified file layouts.
 
 Each task reads `train`, `dev` and `test` files from a `data_dir` into `InputExample`s, as
 google-research/bert `run_classifier.py` does. The layout of every file is recognised from its first row:
@@ -19,7 +20,7 @@ import dataclasses
 import os
 from collections.abc import Sequence
 
-from keras_bert.data.files import DataFileError, read_tsv_rows
+from keras_bert.files import DataFileError, read_tsv_rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,15 +161,32 @@ def _parse_label(path: str, line_number: int, raw: str, labels: Sequence[str] | 
 
 
 class GlueTask:
-    """A sentence(-pair) classification or regression task read from tsv files in `data_dir`."""
+    """A sentence(-pair) classification or regression task read from tsv files in `data_dir`.
+
+    Args:
+      name: the reference's lower-case `--task_name`.
+      labels: the class names in label-id order; None for a regression task.
+      layouts: the layouts (`Layout`) train and dev files may have; test_layouts: those of unlabelled test files.
+      metrics: the names of the metrics GLUE reports for the task, in its order (functions of
+        `keras_bert.data.classification.metrics`).
+      is_regression: labels are float scores.
+      train_file, dev_file, test_file: file names inside `data_dir`.
+
+    Example:
+    >>> task = GlueTask("cola", ("0", "1"), [Layout("simplified", text_a=0, label=1, num_columns=2)], [],
+    ...                 metrics=("matthews_corrcoef", "accuracy"))
+    >>> task.get_labels(), task.metrics
+    (['0', '1'], ('matthews_corrcoef', 'accuracy'))
+    """
 
     def __init__(self, name: str, labels: Sequence[str] | None, layouts: Sequence[Layout],
-                 test_layouts: Sequence[Layout], is_regression: bool = False, train_file: str = "train.tsv",
-                 dev_file: str = "dev.tsv", test_file: str = "test.tsv"):
+                 test_layouts: Sequence[Layout], metrics: Sequence[str] = ("accuracy",), is_regression: bool = False,
+                 train_file: str = "train.tsv", dev_file: str = "dev.tsv", test_file: str = "test.tsv"):
         self.name = name
         self.labels = tuple(labels) if labels is not None else None
         self.layouts = tuple(layouts)
         self.test_layouts = tuple(test_layouts)
+        self.metrics = tuple(metrics)
         self.is_regression = is_regression
         self.train_file, self.dev_file, self.test_file = train_file, dev_file, test_file
 
@@ -233,32 +251,31 @@ def _mnli(name: str, split: str) -> GlueTask:
                       dev_file=f"dev_{split}.tsv", test_file=f"test_{split}.tsv")
 
 
-_COLA = GlueTask("cola", _BINARY,
-                 [Layout("original", text_a=3, label=1, num_columns=4),
-                  Layout("simplified", text_a=0, label=1, num_columns=2)],
-                 [Layout("original test", "sentence")])
-_SST2 = GlueTask("sst-2", _BINARY,
-                 [Layout("sentence/label header", "sentence", label="label"),
-                  Layout("content/label header", "content", label="label")],
-                 [Layout("original test", "sentence")])
-_MNLI = _mnli("mnli", "matched")
-_MNLI_MM = _mnli("mnli-mm", "mismatched")
-_STSB = _pair_task("sts-b", None, "sentence1", "sentence2", "score", is_regression=True)
+_GLUE_TASKS = (
+    GlueTask("cola", _BINARY,
+             [Layout("original", text_a=3, label=1, num_columns=4),
+              Layout("simplified", text_a=0, label=1, num_columns=2)],
+             [Layout("original test", "sentence")], metrics=("matthews_corrcoef", "accuracy")),
+    GlueTask("sst-2", _BINARY,
+             [Layout("sentence/label header", "sentence", label="label"),
+              Layout("content/label header", "content", label="label")],
+             [Layout("original test", "sentence")]),
+    _pair_task("mrpc", _BINARY, "#1 String", "#2 String", "Quality", metrics=("f1", "accuracy")),
+    _pair_task("sts-b", None, "sentence1", "sentence2", "score", metrics=("pearson", "spearman"), is_regression=True),
+    _pair_task("qqp", _BINARY, "question1", "question2", "is_duplicate", metrics=("accuracy", "f1")),
+    _mnli("mnli", "matched"),
+    _mnli("mnli-mm", "mismatched"),
+    _pair_task("qnli", _ENTAILMENT, "question", "sentence", "label"),
+    _pair_task("rte", _ENTAILMENT, "sentence1", "sentence2", "label"),
+    _pair_task("wnli", _BINARY, "sentence1", "sentence2", "label"),
+    XnliTask("zh"),
+)
+# Other spellings of task names in common use (e.g. the Hugging Face GLUE configs "sst2", "stsb").
+_ALIASES = {"sst2": "sst-2", "stsb": "sts-b", "mnli-m": "mnli", "mnli_matched": "mnli", "mnli_mismatched": "mnli-mm"}
 
-# Keyed by the reference's lower-case `--task_name`, plus common aliases.
-TASKS: dict[str, GlueTask] = {
-    "cola": _COLA,
-    "sst-2": _SST2, "sst2": _SST2,
-    "mrpc": _pair_task("mrpc", _BINARY, "#1 String", "#2 String", "Quality"),
-    "sts-b": _STSB, "stsb": _STSB,
-    "qqp": _pair_task("qqp", _BINARY, "question1", "question2", "is_duplicate"),
-    "mnli": _MNLI, "mnli-m": _MNLI, "mnli_matched": _MNLI,
-    "mnli-mm": _MNLI_MM, "mnli_mismatched": _MNLI_MM,
-    "qnli": _pair_task("qnli", _ENTAILMENT, "question", "sentence", "label"),
-    "rte": _pair_task("rte", _ENTAILMENT, "sentence1", "sentence2", "label"),
-    "wnli": _pair_task("wnli", _BINARY, "sentence1", "sentence2", "label"),
-    "xnli": XnliTask("zh"),
-}
+# Every task under its reference `--task_name` and its aliases: the one table of task names.
+TASKS: dict[str, GlueTask] = {task.name: task for task in _GLUE_TASKS}
+TASKS.update({alias: TASKS[name] for alias, name in _ALIASES.items()})
 
 
 def get_task(task_name: str) -> GlueTask:

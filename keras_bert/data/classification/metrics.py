@@ -1,8 +1,9 @@
 """Evaluation metrics of the GLUE/XNLI tasks, computed with scikit-learn and SciPy.
 
-`classification_metrics(task, labels, predictions)` returns what GLUE reports for the task (plus the
-reference run_classifier's accuracy for every classification task): CoLA Matthews correlation, MRPC and
-QQP F1 and accuracy, STS-B Pearson and Spearman correlations, accuracy elsewhere.
+`classification_metrics(task, labels, predictions)` returns what GLUE reports for the task (each task's
+`metrics` in `keras_bert.data.classification.glue`; the reference run_classifier's accuracy is among them
+for every classification task): CoLA Matthews correlation, MRPC and QQP F1 and accuracy, STS-B Pearson and
+Spearman correlations, accuracy elsewhere.
 """
 from __future__ import annotations
 
@@ -10,26 +11,10 @@ import numpy as np
 from scipy import stats
 from sklearn import metrics as sk_metrics
 
-ACCURACY = "accuracy"
-F1 = "f1"
-MATTHEWS = "matthews_corrcoef"
-PEARSON = "pearson"
-SPEARMAN = "spearman"
+from keras_bert.data.classification.glue import TASKS
 
-_ACCURACY_ONLY = (ACCURACY,)
-# Keys: the `TASKS` names of keras_bert.data.classification.glue, plus "classification" and "regression" for GenericTask.
-METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
-    "cola": (MATTHEWS, ACCURACY),
-    "sst-2": _ACCURACY_ONLY, "sst2": _ACCURACY_ONLY,
-    "mrpc": (F1, ACCURACY),
-    "sts-b": (PEARSON, SPEARMAN), "stsb": (PEARSON, SPEARMAN),
-    "qqp": (ACCURACY, F1),
-    "mnli": _ACCURACY_ONLY, "mnli-m": _ACCURACY_ONLY, "mnli_matched": _ACCURACY_ONLY,
-    "mnli-mm": _ACCURACY_ONLY, "mnli_mismatched": _ACCURACY_ONLY,
-    "qnli": _ACCURACY_ONLY, "rte": _ACCURACY_ONLY, "wnli": _ACCURACY_ONLY, "xnli": _ACCURACY_ONLY,
-    "classification": _ACCURACY_ONLY,
-    "regression": (PEARSON, SPEARMAN),
-}
+# The metrics of `GenericTask`s (`--task_name generic`), by kind of task.
+GENERIC_METRICS: dict[str, tuple[str, ...]] = {"classification": ("accuracy",), "regression": ("pearson", "spearman")}
 
 
 def _check_pair(labels, predictions) -> tuple[np.ndarray, np.ndarray]:
@@ -72,22 +57,32 @@ def spearman(labels, predictions) -> float:
     return float(stats.spearmanr(labels.astype(np.float64), predictions.astype(np.float64))[0])
 
 
-_FUNCTIONS = {ACCURACY: accuracy, F1: binary_f1, MATTHEWS: matthews_corrcoef, PEARSON: pearson,
-              SPEARMAN: spearman}
+# Metric name (the key in results and eval_results.txt) → function.
+METRICS = {"accuracy": accuracy, "f1": binary_f1, "matthews_corrcoef": matthews_corrcoef, "pearson": pearson,
+           "spearman": spearman}
 
 
 def classification_metrics(task: str, labels, predictions) -> dict[str, float]:
-    """The metrics GLUE reports for `task` (a `--task_name`, case-insensitive, or "classification"/"regression").
+    """The metrics GLUE reports for `task`.
 
     Args:
-      task: key of `METRICS_BY_TASK`.
+      task: a GLUE/XNLI `--task_name` or alias (a key of `glue.TASKS`, case-insensitive), or "classification" /
+        "regression" for a `GenericTask`.
       labels: gold class ids (int [n]) or, for regression tasks, gold scores (float [n]).
       predictions: predicted class ids (argmax of the logits) or predicted scores, same shape.
 
     Returns:
       dict metric name → value, in the order GLUE lists them for the task.
+
+    Example:
+    >>> classification_metrics("MRPC", [1, 0, 1, 1], [1, 0, 0, 1])
+    {'f1': 0.8, 'accuracy': 0.75}
     """
     key = task.lower()
-    if key not in METRICS_BY_TASK:
-        raise ValueError(f"no metrics defined for task {task!r}; known: {sorted(METRICS_BY_TASK)}")
-    return {name: _FUNCTIONS[name](labels, predictions) for name in METRICS_BY_TASK[key]}
+    if key in GENERIC_METRICS:
+        names = GENERIC_METRICS[key]
+    elif key in TASKS:
+        names = TASKS[key].metrics
+    else:
+        raise ValueError(f"no metrics defined for task {task!r}; known: {sorted([*TASKS, *GENERIC_METRICS])}")
+    return {name: METRICS[name](labels, predictions) for name in names}

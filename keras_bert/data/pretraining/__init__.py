@@ -1,1 +1,2 @@
-"""Pretraining data: the reference TFRecords, corpus to instances, masking, and dynamic masking."""
+"""Pretraining data: text → tokenized corpus (`corpus`) → next-sentence pairs, packed and masked (`instances`,
+`masking`) → the reference TFRecords (`create`, `records`), or straight into batches (`dynamic_masking`)."""

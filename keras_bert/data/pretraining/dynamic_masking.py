@@ -1,10 +1,10 @@
 """Dynamic masking: pretraining batches built on the fly from raw text, new pairs and masks every epoch.
 
 Input: text files with one sentence per line and a blank line between documents (the format of
-`create_pretraining_data`). The text is tokenized once, with our TF-Text `BertTokenizer` inside
-`tf.data` on the host, into flat id arrays. Then each epoch of the returned dataset:
+`create_pretraining_data`). The text is tokenized once, with our TF-Text `BertTokenizer`
+(`corpus.tokenize_files`), into flat id arrays. Then each epoch of the returned dataset:
 
-1. draws the reference's next-sentence pairs anew (`pretraining_data.create_instance_spans` with
+1. draws the reference's next-sentence pairs anew (`instances.create_instance_spans` with
    the epoch as pass number: target lengths, `a_end`, random next segments, truncation) and
    shuffles them;
 2. packs each batch `[CLS] A [SEP] B [SEP]` and masks it with `keras_bert.data.pretraining.masking` (15% selection,
@@ -28,8 +28,10 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_bert.data.pretraining import instances as pretraining_data
-from keras_bert.data.pretraining import records as pretraining_records
+from keras_bert.data.pretraining.corpus import TokenizedCorpus, load_tokenizer, tokenize_files
+from keras_bert.data.pretraining.instances import PretrainingDataOptions, create_instance_spans, masked_instances
+from keras_bert.data.pretraining.records import inputs_and_labels
+from keras_bert.files import expand_file_patterns
 
 
 def dynamic_masking_dataset(
@@ -46,7 +48,7 @@ def dynamic_masking_dataset(
     short_seq_prob: float = 0.1,
     seed: int = 12345,
     input_context: tf.distribute.InputContext | None = None,
-    corpus: pretraining_data.TokenizedCorpus | None = None,
+    corpus: TokenizedCorpus | None = None,
 ) -> tf.data.Dataset:
     """Batches of freshly masked instances from raw text.
 
@@ -66,10 +68,10 @@ def dynamic_masking_dataset(
     Returns:
       `tf.data.Dataset` of `(x, y)` as described in the module docstring.
     """
-    tokenizer, special = pretraining_data.load_tokenizer(vocab_file, do_lower_case)
+    tokenizer, special = load_tokenizer(vocab_file, do_lower_case)
     if corpus is None:
-        corpus = _tokenize(raw_text_files, tokenizer)
-    options = pretraining_data.PretrainingDataOptions(
+        corpus = tokenize_files(expand_file_patterns(raw_text_files), tokenizer)
+    options = PretrainingDataOptions(
         max_seq_length=seq_length, max_predictions_per_seq=max_predictions_per_seq,
         masked_lm_prob=masked_lm_prob, short_seq_prob=short_seq_prob, dupe_factor=1,
         do_whole_word_mask=do_whole_word_mask, random_seed=seed)
@@ -77,7 +79,7 @@ def dynamic_masking_dataset(
         batch_size = input_context.get_per_replica_batch_size(batch_size)
 
     def epoch_spans(epoch: np.ndarray) -> np.ndarray:
-        spans = pretraining_data.create_instance_spans(corpus, options, passes=[int(epoch)])
+        spans = create_instance_spans(corpus, options, passes=[int(epoch)])
         return spans[np.random.default_rng([seed, int(epoch)]).permutation(len(spans))]
 
     pipelines = input_context.num_input_pipelines if input_context is not None else 1
@@ -104,24 +106,17 @@ def dynamic_masking_dataset(
     def make_batch(epoch, index, spans):
         batch_seed = tf.random.experimental.stateless_fold_in(
             tf.random.experimental.stateless_fold_in(tf.constant([seed, pipeline], tf.int64), epoch), index)
-        return pretraining_records.features_to_inputs_and_labels(
-            pretraining_data.masked_instances(spans, ids, word_starts, options, special, batch_seed))
+        return inputs_and_labels(masked_instances(spans, ids, word_starts, options, special, batch_seed))
 
     dataset = dataset.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def tokenize_raw_text(raw_text_files: str | Sequence[str], vocab_file: str,
-                      do_lower_case: bool = True) -> pretraining_data.TokenizedCorpus:
-    """Reads and tokenizes the raw text once (TF-Text in tf.data), to pass as `corpus=` to
-    several datasets. Errors name a missing or unreadable file, or the files when they hold no token."""
-    tokenizer, _ = pretraining_data.load_tokenizer(vocab_file, do_lower_case)
-    return _tokenize(raw_text_files, tokenizer)
+                      do_lower_case: bool = True) -> TokenizedCorpus:
+    """Reads and tokenizes the raw text once, to pass as `corpus=` to several datasets.
 
-
-def _tokenize(raw_text_files: str | Sequence[str], tokenizer) -> pretraining_data.TokenizedCorpus:
-    files = pretraining_records.expand_file_patterns(raw_text_files)
-    corpus = pretraining_data.tokenize_corpus(pretraining_data.read_corpus(files), tokenizer)
-    if corpus.num_documents == 0:
-        raise ValueError(f"no tokens in the raw text files {', '.join(files)}")
-    return corpus
+    Errors name a glob matching nothing, a missing or unreadable file, or the files when they hold no token.
+    """
+    tokenizer, _ = load_tokenizer(vocab_file, do_lower_case)
+    return tokenize_files(expand_file_patterns(raw_text_files), tokenizer)

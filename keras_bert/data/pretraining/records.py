@@ -1,7 +1,8 @@
 """The one reader and writer of google-research/bert's pretraining TFRecords.
 
 Record features (each a `tf.train.Example`), exactly as the reference `create_pretraining_data.py`
-writes them:
+writes them; `input_ids` and `segment_ids` are the library's `input_word_ids` and `input_type_ids`,
+renamed here and nowhere else:
 
 | feature | type | length |
 |---|---|---|
@@ -28,11 +29,14 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import tensorflow as tf
 
-INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids", "masked_lm_positions")
-LABEL_KEYS = ("masked_lm_ids", "masked_lm_weights", "next_sentence_labels")
+from keras_bert.files import expand_file_patterns
+
 INT_FEATURES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids",
                 "next_sentence_labels")
 FLOAT_FEATURES = ("masked_lm_weights",)
+# The record's name of each feature under the library's name; the other features keep theirs.
+_RECORD_NAMES = {"input_word_ids": "input_ids", "input_type_ids": "segment_ids"}
+_LIBRARY_NAMES = {record: library for library, record in _RECORD_NAMES.items()}
 
 
 class CorruptRecordFileError(IOError):
@@ -66,12 +70,15 @@ def encode_examples(features: Mapping[str, tf.Tensor]) -> tf.Tensor:
     """Serializes a batch of instances as reference `tf.train.Example`s, vectorised in TF.
 
     Args:
-      features: the record feature names of the table above, each [batch, length] (any int dtype
-        for the int64 features, any float dtype for `masked_lm_weights`).
+      features: under the library's names (`input_word_ids`, `input_mask`, `input_type_ids`,
+        `masked_lm_positions`, `masked_lm_ids`, `masked_lm_weights`, `next_sentence_labels`), each
+        [batch, length] as in the table above (any int dtype for the int64 features, any float dtype for
+        `masked_lm_weights`), e.g. `instances.masked_instances`.
 
     Returns:
       string [batch] of serialized `tf.train.Example`.
     """
+    features = {_RECORD_NAMES.get(name, name): value for name, value in features.items()}
     entries = []
     for name in INT_FEATURES + FLOAT_FEATURES:
         if name in FLOAT_FEATURES:
@@ -130,28 +137,13 @@ class PretrainingRecordWriter:
         self.close()
 
 
-def expand_file_patterns(file_patterns: str | Sequence[str]) -> list[str]:
-    """Comma-separated globs (or a list of globs) → sorted file list; a glob matching nothing is an error."""
-    patterns = file_patterns.split(",") if isinstance(file_patterns, str) else list(file_patterns)
-    files: list[str] = []
-    for pattern in (os.fspath(p).strip() for p in patterns):
-        if not pattern:
-            continue
-        matched = sorted(tf.io.gfile.glob(pattern))
-        if not matched:
-            raise FileNotFoundError(f"no file matches input pattern {pattern!r}")
-        files.extend(matched)
-    if not files:
-        raise FileNotFoundError(f"no input files given (patterns: {file_patterns!r})")
-    return files
-
-
-def features_to_inputs_and_labels(features: Mapping[str, tf.Tensor]) -> tuple[dict, dict]:
-    """Parsed record features (int64/float32) → the `(x, y)` dicts described in the module docstring."""
+def inputs_and_labels(features: Mapping[str, tf.Tensor]) -> tuple[dict, dict]:
+    """Pretraining features under the library's names (any int dtypes, e.g. `instances.masked_instances`)
+    → the `(x, y)` dicts described in the module docstring."""
     x = {
-        "input_word_ids": tf.cast(features["input_ids"], tf.int32),
+        "input_word_ids": tf.cast(features["input_word_ids"], tf.int32),
         "input_mask": tf.cast(features["input_mask"], tf.int32),
-        "input_type_ids": tf.cast(features["segment_ids"], tf.int32),
+        "input_type_ids": tf.cast(features["input_type_ids"], tf.int32),
         "masked_lm_positions": tf.cast(features["masked_lm_positions"], tf.int32),
     }
     y = {
@@ -230,11 +222,13 @@ def pretraining_dataset(
     elif repeat:
         dataset = dataset.repeat()
     dataset = dataset.batch(batch_size, drop_remainder=True)
-    dataset = dataset.map(
-        lambda records: features_to_inputs_and_labels(tf.io.parse_example(records, spec)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    dataset = dataset.map(lambda records: inputs_and_labels(_parse(records, spec)), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _parse(records: tf.Tensor, spec: dict[str, tf.io.FixedLenFeature]) -> dict[str, tf.Tensor]:
+    """Serialized examples string [batch] → their features under the library's names."""
+    return {_LIBRARY_NAMES.get(name, name): value for name, value in tf.io.parse_example(records, spec).items()}
 
 
 def check_record_file(path: str, seq_length: int, max_predictions_per_seq: int) -> int:

@@ -21,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 from seqeval import metrics as seqeval_metrics
 
-from keras_bert.data.files import DataFileError, read_lines
+from keras_bert.files import DataFileError, read_lines
+from keras_bert.tokenization.packing import pack_tokens_py
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,8 @@ def collect_labels(sentences: Sequence[TaggedSentence]) -> list[str]:
 
 def convert_sentences_to_features(sentences: Sequence[TaggedSentence], tokenizer: WordPieceTokenizer,
                                   label_list: Sequence[str], seq_length: int) -> list[TaggingFeature]:
-    """`[CLS] pieces… [SEP]` per sentence, zero-padded, with label ids on each word's first piece.
+    """`[CLS] pieces… [SEP]` per sentence (`keras_bert.tokenization.packing`), zero-padded, with label ids on
+    each word's first piece.
 
     All words are tokenised in one `tokenize_words` call. A label outside `label_list` is a
     `DataFileError` naming the file and line.
@@ -125,12 +127,13 @@ def convert_sentences_to_features(sentences: Sequence[TaggedSentence], tokenizer
             truncated_sentences += 1
             dropped_words += len(sentence.words) - len(positions)
             pieces = pieces[:seq_length - 2]
-        ids = [cls_id, *tokenizer.convert_tokens_to_ids(pieces), sep_id]
+        ids, type_ids = pack_tokens_py(tokenizer.convert_tokens_to_ids(pieces), None, cls_id, sep_id)
         feature = TaggingFeature(*(np.zeros(seq_length, np.int32) for _ in range(3)),
                                  label_ids=np.full(seq_length, IGNORE_LABEL_ID, np.int32),
                                  word_positions=np.array(positions, np.int32))
         feature.input_word_ids[:len(ids)] = ids
         feature.input_mask[:len(ids)] = 1
+        feature.input_type_ids[:len(ids)] = type_ids
         feature.label_ids[positions] = first_labels
         features.append(feature)
     if truncated_sentences:

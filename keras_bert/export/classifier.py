@@ -1,0 +1,73 @@
+"""A strings-in sentence (pair) classifier as a SavedModel for TensorFlow Serving.
+
+Signatures (string [batch] inputs; batch 0 gives empty outputs):
+  * `serving_default`: `text` (or `text_a` + `text_b` for sentence-pair tasks) →
+    `probabilities` float32 [batch, classes], `label` string [batch], `label_id` int32 [batch];
+    a regression task (STS-B) gives `score` float32 [batch] instead;
+  * `classify_text` (always `text`) and `classify_pair` (always `text_a`, `text_b`).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+
+from keras_bert.export.export_module import ExportModule, check_same_batch, string_spec
+from keras_bert.tokenization.preprocessor import BertPreprocessor
+
+
+class _ClassifierModule(ExportModule):
+    def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, labels: Sequence[str],
+                 is_regression: bool):
+        if not is_regression and len(labels) != model.outputs[0].shape[-1]:
+            raise ValueError(f"the classifier has {model.outputs[0].shape[-1]} outputs but {len(labels)} labels "
+                             f"were given: {list(labels)}")
+        tokenizer = preprocessor.tokenizer
+        super().__init__(tokenizer.vocab_file, tokenizer.lower_case, model)
+        self.model = model
+        self.preprocessor = preprocessor
+        self.is_regression = is_regression
+        self.labels = tf.constant(list(labels) if labels else [""], tf.string)
+        # Tokenization traced once and called by both signatures: its Unicode tables are stored only once.
+        self.tokenize = tf.function(tokenizer, input_signature=[string_spec("text")])
+        self.classify_text = tf.function(self._classify_text, input_signature=[string_spec("text")])
+        self.classify_pair = tf.function(self._classify_pair,
+                                         input_signature=[string_spec("text_a"), string_spec("text_b")])
+
+    def _outputs(self, features: dict) -> dict[str, tf.Tensor]:
+        logits = self.model(features, training=False)
+        logits = tf.cast(logits["logits"] if isinstance(logits, dict) else logits, tf.float32)
+        if self.is_regression:
+            return {"score": logits[:, 0]}
+        label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return {"probabilities": tf.nn.softmax(logits, axis=-1), "label": tf.gather(self.labels, label_id),
+                "label_id": label_id}
+
+    def _classify_text(self, text):
+        return self._outputs(self.preprocessor.packer([self.tokenize(text)]))
+
+    def _classify_pair(self, text_a, text_b):
+        check_same_batch(text_a, text_b, ("text_a", "text_b"))
+        return self._outputs(self.preprocessor.packer([self.tokenize(text_a), self.tokenize(text_b)]))
+
+
+def export_classifier(model: keras.Model, preprocessor: BertPreprocessor, labels: Sequence[str],
+                      export_dir: str | os.PathLike, *, is_regression: bool = False, pair_input: bool = False
+                      ) -> None:
+    """Writes a strings-in classifier (module docstring).
+
+    Args:
+      model: a `BertClassifier` (or any Keras model from the encoder input dict to `logits` [batch, classes]).
+      preprocessor: the `BertPreprocessor` it was trained with (vocab, lower case, max_seq_length).
+      labels: class names in class-id order ([] for regression).
+      export_dir: str or path, the SavedModel folder to write.
+      is_regression: one real-valued output, served as `score`.
+      pair_input: `serving_default` takes `text_a` + `text_b` (sentence-pair tasks) instead of `text`.
+    """
+    module = _ClassifierModule(model, preprocessor, labels, is_regression)
+    text = module.classify_text.get_concrete_function()
+    pair = module.classify_pair.get_concrete_function()
+    module.save(export_dir, {"serving_default": pair if pair_input else text,
+                             "classify_text": text, "classify_pair": pair})

@@ -1,0 +1,34 @@
+"""Every program is a console script named after it (pyproject.toml's [project.scripts], installed by `make`), whose
+target is the program module's `main`; the installed command's --help shows the program's docstring and its own and
+shared flags."""
+import importlib
+import pathlib
+import subprocess
+import sys
+import tomllib
+
+from support.programs import REPO_ROOT
+
+SCRIPTS = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+PROGRAMS = {f"{folder}.{path.stem}" for folder in ("finetuning", "pretraining")
+            for path in (REPO_ROOT / folder).glob("*.py") if path.stem != "__init__"} | {
+    "saved_models.export", "saved_models.client", "saved_models.demo"}
+
+
+def test_every_program_is_a_command_named_after_it():
+    modules = {}
+    for command, target in SCRIPTS.items():
+        module, function = target.split(":")
+        assert function == "main" and callable(importlib.import_module(module).main), target
+        assert command == "bert-" + module.split(".")[1].replace("_", "-"), (command, target)
+        modules[module] = command
+    assert set(modules) == PROGRAMS
+
+
+def test_the_installed_command_lists_the_programs_flags():
+    command = pathlib.Path(sys.executable).parent / "bert-run-classifier"
+    assert command.is_file(), f"{command} is not installed: run `make venv` (pip install -e .)"
+    run = subprocess.run([str(command), "--help"], cwd="/", capture_output=True, text=True, timeout=300)
+    assert "BERT fine-tuning for sentence (pair) classification" in run.stdout, run.stderr[-3000:]
+    for flag in ("--task_name", "--data_dir", "--bert_config_file", "--num_train_epochs", "--strategy", "--seed"):
+        assert f"  {flag}:" in run.stdout, flag

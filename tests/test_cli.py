@@ -1,0 +1,75 @@
+"""keras_bert.cli: a program's flags come from its Python signature — default, type and whether it is required
+stated once — and the parsed flags come back as the program's keyword arguments."""
+import pytest
+from absl import flags
+
+from keras_bert import cli
+
+
+def program(input_file: str, steps: int, rate: float = 0.5, verbose: bool = True, name: str | None = None,
+            seed: int | None = 7, texts: list[str] | None = None, mode: str = "fast", unflagged: int = 3):
+    return locals()
+
+
+HELPS = {"input_file": "Input.", "steps": "Steps.", "rate": "Rate.", "verbose": "Verbose.", "name": "Name.",
+         "seed": "Seed.", "texts": "Texts.", "mode": "Mode."}
+
+
+def _flags():
+    flag_values = flags.FlagValues()
+    cli.define_flags(program, HELPS, enums={"mode": ("fast", "slow")}, flag_values=flag_values)
+    return flag_values
+
+
+def test_defaults_types_and_required_flags_come_from_the_signature():
+    flag_values = _flags()
+    flag_values(["program", "--input_file=a.txt", "--steps=12", "--noverbose", "--texts=x", "--texts=y"])
+    assert cli.flag_values(program, flag_values) == {
+        "input_file": "a.txt", "steps": 12, "rate": 0.5, "verbose": False, "name": None, "seed": 7,
+        "texts": ["x", "y"], "mode": "fast"}  # `unflagged` has no flag: the program keeps its default
+    assert program(**cli.flag_values(program, flag_values))["unflagged"] == 3
+    assert [flag_values[name].flag_type() for name in HELPS] == [
+        "string", "int", "float", "bool", "string", "int", "multi string", "string enum"]
+    assert flag_values["rate"].help == "Rate."
+
+
+def test_parameters_without_a_default_are_required_flags():
+    with pytest.raises(flags.IllegalFlagValueError, match="--steps must have a value other than None"):
+        _flags()(["program", "--input_file=a.txt"])
+
+
+def test_bad_values_are_refused_by_type_and_enum():
+    with pytest.raises(flags.IllegalFlagValueError, match="steps"):
+        _flags()(["program", "--input_file=a", "--steps=many"])
+    with pytest.raises(flags.IllegalFlagValueError, match="mode"):
+        _flags()(["program", "--input_file=a", "--steps=1", "--mode=medium"])
+
+
+def test_a_flag_must_name_a_parameter_of_a_known_type():
+    with pytest.raises(ValueError, match="--colour: program has no parameter 'colour'"):
+        cli.define_flags(program, {"colour": "Colour."}, flag_values=flags.FlagValues())
+
+    def odd(values: dict[str, int] | None = None):
+        return values
+
+    with pytest.raises(TypeError, match="no absl flag type"):
+        cli.define_flags(odd, {"values": "Values."}, flag_values=flags.FlagValues())
+
+
+def test_parameter_defaults_are_the_keyword_defaults():
+    assert cli.parameter_defaults(program) == {"rate": 0.5, "verbose": True, "name": None, "seed": 7, "texts": None,
+                                               "mode": "fast", "unflagged": 3}
+
+
+def test_fine_tuning_programs_share_the_reference_and_distribution_flags():
+    from finetuning.run_classifier import run_classifier
+
+    flag_values = flags.FlagValues()
+    cli.define_fine_tuning_flags(run_classifier, flag_values)
+    shared = set(cli.MODEL_FLAGS) | set(cli.FINE_TUNING_FLAGS) | set(cli.DISTRIBUTION_FLAGS)
+    assert set(flag_values) == shared
+    assert {"bert_config_file", "vocab_file", "output_dir", "seed", "strategy", "mixed_precision"} <= shared
+    flag_values(["run_classifier", "--bert_config_file=c.json", "--vocab_file=v.txt", "--output_dir=o",
+                 "--strategy=mirrored"])
+    assert flag_values.max_seq_length == 128 and flag_values.learning_rate == 5e-5 and flag_values.seed is None
+    assert flag_values.strategy == "mirrored" and flag_values.mixed_precision == "none"
