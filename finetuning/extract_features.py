@@ -82,6 +82,7 @@ def _batches(examples: Sequence[TextLine], preprocessor: BertPreprocessor, batch
         start = end
 
 
+@cli.checks_arguments
 def extract_features(input_file: str, output_file: str, vocab_file: str, bert_config_file: str,
                      init_checkpoint: str, layers: str = "-1,-2,-3,-4", do_lower_case: bool = True,
                      max_seq_length: int = 128, batch_size: int = 32) -> int:
@@ -89,7 +90,7 @@ def extract_features(input_file: str, output_file: str, vocab_file: str, bert_co
 
     Returns the number of lines written.
     """
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
     layer_indexes = parse_layers(layers, config.num_hidden_layers)
     examples = read_text_lines(input_file)
     if not init_checkpoint:

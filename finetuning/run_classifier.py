@@ -31,7 +31,7 @@ from keras_bert.data.classification.glue import InputExample, get_task
 from keras_bert.data.classification.metrics import classification_metrics
 from keras_bert.models.classifier import BertClassifier
 from keras_bert.tokenization.preprocessor import BertPreprocessor, check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs, task_runner
+from keras_bert.training import distribute, outputs, resumable_fit, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+@cli.checks_arguments
 @task_runner.restores_dtype_policy
 def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_file: str, output_dir: str,
                    init_checkpoint: str | None = None, do_lower_case: bool = True, max_seq_length: int = 128,
@@ -85,12 +86,13 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
     (do_train), and the paths written (by the chief only under multi-worker training): "eval_results_file",
     "test_results_file", "checkpoint", "model_file", "vocab_file", "task_info_file"}.
     """
+    arguments = dict(locals())
     if not (do_train or do_eval or do_predict):
         raise ValueError("At least one of `do_train`, `do_eval` or `do_predict` must be True.")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
     check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
     task = make_task(task_name, text_a_column, text_b_column, label_column, label_list, is_regression)
     train_examples = task.get_train_examples(data_dir) if do_train else None
     labels = task.get_labels()  # generic tasks learn theirs from the training file
@@ -102,8 +104,16 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
     chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
     if chief:
         os.makedirs(output_dir, exist_ok=True)
+    if do_train:
+        resumable_fit.check_run_settings(output_dir, task_runner.run_settings(
+            "run_classifier", arguments, config, {"data_dir": task.train_path(data_dir), "vocab_file": vocab_file}),
+            write=chief)
     preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length)
-    model = task_runner.build_model(BertClassifier, config, init_checkpoint, distribution, num_classes=num_classes)
+    # Without training, the checkpoint must be a model fine-tuned for this task: its head, its labels.
+    fine_tuned_for = None if do_train else outputs.TaskInfo(outputs.CLASSIFIER, task_name, do_lower_case,
+                                                            max_seq_length, labels, task.is_regression)
+    model = task_runner.build_model(BertClassifier, config, init_checkpoint, distribution, fine_tuned_for,
+                                    num_classes=num_classes)
 
     def dataset(examples: list[InputExample], batch_size: int, training: bool = False) -> tf.data.Dataset:
         return classification_dataset(examples, preprocessor, labels, task.is_regression, batch_size,

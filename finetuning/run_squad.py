@@ -33,10 +33,12 @@ from keras_bert.data.squad.postprocess import RawResult, postprocess_predictions
 from keras_bert.models.span_labeler import BertSpanLabeler
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
 from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs, task_runner
+from keras_bert.training import distribute, outputs, resumable_fit, task_runner
 
 logger = logging.getLogger(__name__)
 
+# Flags of the post-processing only: a rerun that changes them resumes the training in --output_dir.
+PREDICTION_FLAGS = ("n_best_size", "max_answer_length", "verbose_logging", "null_score_diff_threshold")
 
 
 def _span_labels(features: dict) -> tuple[dict, dict]:
@@ -61,6 +63,7 @@ def official_evaluation(predict_file: str, predictions: dict[str, str], null_odd
     return {"exact_match": 100.0 * scores["exact_match"], "f1": 100.0 * scores["final_f1"]}
 
 
+@cli.checks_arguments
 @task_runner.restores_dtype_policy
 def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
               predict_file: str | None = None, init_checkpoint: str | None = None, do_lower_case: bool = True,
@@ -78,6 +81,7 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
     "null_odds": {qas_id: null score − best non-null score} (2.0), "eval": official scores (when the predict file
     has answers), and the paths written (by the chief only under multi-worker training)}.
     """
+    arguments = dict(locals())
     if not (do_train or do_predict):
         raise ValueError("At least one of `do_train` or `do_predict` must be True.")
     if do_train and not train_file:
@@ -87,7 +91,7 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
     if not do_train and not init_checkpoint:
         raise ValueError("--do_predict without --do_train needs --init_checkpoint (a fine-tuned model)")
     check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
     if max_seq_length <= max_query_length + 3:
         raise ValueError(f"The max_seq_length ({max_seq_length}) must be greater than max_query_length "
                          f"({max_query_length}) + 3")
@@ -95,8 +99,18 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
     chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
     if chief:
         os.makedirs(output_dir, exist_ok=True)
+    if do_train:
+        resumable_fit.check_run_settings(output_dir, task_runner.run_settings(
+            "run_squad", arguments, config, {"train_file": train_file, "vocab_file": vocab_file},
+            neutral_flags=PREDICTION_FLAGS), write=chief)
     tokenizer = PieceTokenizer(vocab_file, do_lower_case)
-    model = task_runner.build_model(BertSpanLabeler, config, init_checkpoint, distribution)
+    task_info = outputs.TaskInfo(
+        outputs.SQUAD, "squad2.0" if version_2_with_negative else "squad1.1", do_lower_case, max_seq_length,
+        squad=outputs.SquadSettings(doc_stride, max_query_length, max_answer_length, n_best_size,
+                                    version_2_with_negative, null_score_diff_threshold))
+    # Without training, the checkpoint must be a model fine-tuned for SQuAD: its head.
+    model = task_runner.build_model(BertSpanLabeler, config, init_checkpoint, distribution,
+                                    None if do_train else task_info)
     windows = dict(max_seq_length=max_seq_length, doc_stride=doc_stride, max_query_length=max_query_length)
     result: dict[str, Any] = {"output_dir": output_dir, "model": model}
 
@@ -115,10 +129,6 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
             loss_weights={"start_logits": 0.5, "end_logits": 0.5},  # the reference's (start + end) / 2
             jit_compile=jit_compile, steps_per_execution=steps_per_execution)
         if chief:
-            task_info = outputs.TaskInfo(
-                outputs.SQUAD, "squad2.0" if version_2_with_negative else "squad1.1", do_lower_case, max_seq_length,
-                squad=outputs.SquadSettings(doc_stride, max_query_length, max_answer_length, n_best_size,
-                                            version_2_with_negative, null_score_diff_threshold))
             result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info))
 
     if do_predict:

@@ -26,7 +26,7 @@ from keras_bert.data.tagging import conll
 from keras_bert.models.token_classifier import BertTokenClassifier
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
 from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs, task_runner
+from keras_bert.training import distribute, outputs, resumable_fit, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def _predict(model: keras.Model, sentences, tokenizer: PieceTokenizer, label_lis
     return conll.predicted_labels(sentences, features, predicted_ids, label_list)
 
 
+@cli.checks_arguments
 @task_runner.restores_dtype_policy
 def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
                eval_file: str | None = None, predict_file: str | None = None, label_list: str | None = None,
@@ -59,6 +60,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
     accuracy} (do_eval), "train": last training metrics, and the paths written (by the chief only under
     multi-worker training)}.
     """
+    arguments = dict(locals())
     if not (do_train or do_eval or do_predict):
         raise ValueError("At least one of `do_train`, `do_eval` or `do_predict` must be True.")
     for flag, needed, path in (("train_file", do_train, train_file), ("eval_file", do_eval, eval_file),
@@ -68,7 +70,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
     check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length)
+    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
     train_sentences = conll.read_conll(train_file) if do_train else None
     if label_list:
         labels = [x.strip() for x in label_list.split(",")]
@@ -80,9 +82,14 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
     chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
     if chief:
         os.makedirs(output_dir, exist_ok=True)
+    if do_train:
+        resumable_fit.check_run_settings(output_dir, task_runner.run_settings(
+            "run_tagger", arguments, config, {"train_file": train_file, "vocab_file": vocab_file}), write=chief)
     tokenizer = PieceTokenizer(vocab_file, do_lower_case)
+    task_info = outputs.TaskInfo(outputs.TAGGER, task_name, do_lower_case, max_seq_length, labels)
+    # Without training, the checkpoint must be a model fine-tuned for these labels: its head.
     model = task_runner.build_model(BertTokenClassifier, config, init_checkpoint, distribution,
-                                    num_labels=len(labels))
+                                    None if do_train else task_info, num_labels=len(labels))
     result: dict[str, Any] = {"output_dir": output_dir, "model": model, "labels": labels}
     if do_train:
         features = conll.convert_sentences_to_features(train_sentences, tokenizer, labels, max_seq_length)
@@ -94,7 +101,6 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
             model, dataset, {"logits": loss}, distribution, steps, learning_rate, warmup_proportion, output_dir,
             save_checkpoints_steps, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
         if chief:
-            task_info = outputs.TaskInfo(outputs.TAGGER, task_name, do_lower_case, max_seq_length, labels)
             result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info))
 
     if do_eval:

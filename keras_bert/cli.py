@@ -1,9 +1,14 @@
 """The command line of every program, the only module that touches absl flags: a program is a Python function
 whose parameters are named like its flags (callable from Python with keyword arguments); each flag is defined from
-that signature (default, type, required) with a help text, and the flags programs share are defined here."""
+that signature (default, type, required) with a help text, and the flags programs share are defined here, with the
+checks every program's arguments pass (`checks_arguments`)."""
 from __future__ import annotations
 
+import functools
 import inspect
+import math
+import numbers
+import os
 import sys
 import types
 import typing
@@ -49,6 +54,25 @@ DISTRIBUTION_ENUMS = {"strategy": distribute.STRATEGIES, "mixed_precision": tupl
 
 _DEFINE_BY_TYPE = {str: flags.DEFINE_string, int: flags.DEFINE_integer, float: flags.DEFINE_float,
                    bool: flags.DEFINE_bool}
+
+
+def _at_least(minimum: int) -> tuple[Callable[[Any], bool], str]:
+    return (lambda value: value >= minimum), f">= {minimum}"
+
+
+# The values a flag of this name can take in any program, checked before the program starts (`checks_arguments`):
+# values that would fail late (a batch size of 0 after training), hang, or train nothing.
+FLAG_VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    **{name: _at_least(1) for name in ("train_batch_size", "eval_batch_size", "predict_batch_size", "batch_size",
+                                       "save_checkpoints_steps", "steps_per_execution", "doc_stride",
+                                       "max_query_length", "n_best_size", "max_answer_length", "max_text_bytes",
+                                       "max_windows")},
+    "max_seq_length": ((lambda value: value >= 3), ">= 3 ([CLS], a word piece, [SEP])"),
+    "num_train_epochs": ((lambda value: 0 < value < math.inf), "a positive finite number"),
+    "learning_rate": ((lambda value: 0 < value < math.inf), "a positive finite number"),
+    "warmup_proportion": ((lambda value: 0 <= value <= 1), "within [0, 1]"),
+    "output_dir": ((lambda value: not os.path.isfile(value)), "a folder (created if missing), not a file"),
+}
 
 
 def parameter_defaults(function: Callable) -> dict[str, Any]:
@@ -131,6 +155,90 @@ def define_fine_tuning_flags(program: Callable, flag_values: flags.FlagValues = 
     define_model_flags(program, flag_values)
     define_flags(program, FINE_TUNING_FLAGS, flag_values=flag_values)
     define_distribution_flags(program, flag_values)
+
+
+def checks_arguments(program: Callable) -> Callable:
+    """Decorates a program's Python entry point so that bad arguments fail before it starts, naming the argument.
+
+    Each argument must have the type its parameter is annotated with, as its flag would: a `bool` a bool (not
+    "False"), an `int` an integer, a `float` a number, a `str` a string or a path (passed on as a string), a
+    `list[str]` a list of strings, and None only where the annotation says `| None` (TypeError). Then arguments
+    named in `FLAG_VALUE_RULES` must be in range (ValueError naming the flag).
+
+    Example:
+    >>> @checks_arguments
+    ... def train(steps: int, rate: float = 0.5, verbose: bool = False): ...
+    >>> train(steps=3, rate=1)  # an int is a fine float
+    >>> train(steps="3")
+    Traceback (most recent call last):
+    TypeError: train: steps must be an int, got the str '3'
+    """
+    signature = inspect.signature(program)
+    hints = typing.get_type_hints(program)
+    kinds = {name: kind for name in signature.parameters if (kind := _argument_kind(hints.get(name)))}
+
+    @functools.wraps(program)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(*args, **kwargs)
+        arguments.apply_defaults()
+        for name, value in arguments.arguments.items():
+            if name in kinds:
+                arguments.arguments[name] = _typed_argument(program.__name__, name, value, *kinds[name])
+        check_flag_values(arguments.arguments)
+        return program(*arguments.args, **arguments.kwargs)
+
+    return run
+
+
+def check_flag_values(arguments: Mapping[str, Any]) -> None:
+    """ValueError naming the first argument named in `FLAG_VALUE_RULES` whose value is out of range (None is
+    left to the program: an optional flag not given)."""
+    for name, value in arguments.items():
+        if name in FLAG_VALUE_RULES and value is not None:
+            accepts, requirement = FLAG_VALUE_RULES[name]
+            if not accepts(value):
+                raise ValueError(f"--{name} must be {requirement}, got {value!r}")
+
+
+_KIND_NAMES = {bool: "a bool", int: "an int", float: "a float (or an int)", str: "a str (or a path)",
+               list: "a list of str"}
+
+
+def _argument_kind(annotation: Any) -> tuple[type, bool] | None:
+    """(bool, int, float, str or list, whether None is allowed) for the annotations flags have; None for others,
+    which are not checked."""
+    optional = False
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        kinds = [kind for kind in typing.get_args(annotation) if kind is not type(None)]
+        optional = len(kinds) < len(typing.get_args(annotation))
+        annotation = kinds[0] if len(kinds) == 1 else None
+    if annotation in _KIND_NAMES:
+        return annotation, optional
+    if typing.get_origin(annotation) is list and typing.get_args(annotation) == (str,):
+        return list, optional
+    return None
+
+
+def _typed_argument(program_name: str, name: str, value: Any, kind: type, optional: bool) -> Any:
+    """`value` if it is of `kind` (a path given for a str comes back as a str); else TypeError naming `name`."""
+    if value is None and optional:
+        return value
+    if kind is str and isinstance(value, os.PathLike) and isinstance(os.fspath(value), str):
+        return os.fspath(value)
+    if isinstance(value, bool):  # a bool is an int to Python, never to a flag
+        fits = kind is bool
+    elif kind is int:
+        fits = isinstance(value, numbers.Integral)
+    elif kind is float:
+        fits = isinstance(value, numbers.Real)
+    elif kind is list:
+        fits = isinstance(value, list) and all(isinstance(item, str) for item in value)
+    else:
+        fits = isinstance(value, kind)
+    if not fits:
+        raise TypeError(f"{program_name}: {name} must be {_KIND_NAMES[kind]}{' or None' if optional else ''}, "
+                        f"got the {type(value).__name__} {value!r}")
+    return value
 
 
 def run_program(program: Callable, define_program_flags: Callable[[], None], verbosity: int | None = None) -> None:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 import os
+from collections.abc import Mapping
 from typing import Any
 
 # Google's configs say "gelu" for the tanh approximation (google-research/bert modeling.gelu).
@@ -46,13 +49,15 @@ class BertConfig:
                      "intermediate_size", "max_position_embeddings", "type_vocab_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"BertConfig.{name} must be a positive integer, got {value!r}")
+                raise ValueError(f"BertConfig.{name} must be a positive integer, got {_described(value)}")
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"BertConfig.hidden_size ({self.hidden_size}) is not divisible by "
                 f"num_attention_heads ({self.num_attention_heads})")
         if self.hidden_act not in ACTIVATIONS:
             raise ValueError(f"BertConfig.hidden_act {self.hidden_act!r} is not one of {ACTIVATIONS}")
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "initializer_range"):
+            _check_number(name, getattr(self, name))
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
@@ -65,9 +70,11 @@ class BertConfig:
         return self.hidden_size // self.num_attention_heads
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "config") -> BertConfig:
+    def from_dict(cls, values: Mapping[str, Any], source: str = "config") -> BertConfig:
         """Builds a config from a dict; keys that are not BERT fields (e.g. the Chinese release's
         `pooler_*`, `directionality`) are ignored, missing ones take BERT-Base defaults."""
+        if not isinstance(values, Mapping):
+            raise ValueError(f"{source}: expected a mapping of BERT hyper-parameters, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         try:
             return cls(**{k: v for k, v in values.items() if k in known})
@@ -79,6 +86,8 @@ class BertConfig:
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"BERT config file not found: {path}")
+        if os.path.isdir(path):
+            raise ValueError(f"BERT config file {path} is a folder; pass the bert_config.json inside it")
         with open(path, encoding="utf-8") as f:
             try:
                 values = json.load(f)
@@ -121,6 +130,35 @@ class BertConfig:
                 raise ValueError(f"unknown BERT preset {name!r}; use one of {preset_names()}")
         return cls(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers,
                    num_attention_heads=hidden // 64, intermediate_size=4 * hidden)
+
+
+# What a `config=` argument may be: a BertConfig, its dict, or the path of a bert_config.json.
+ConfigLike = BertConfig | Mapping[str, Any] | str | os.PathLike
+
+
+def as_bert_config(config: ConfigLike) -> BertConfig:
+    """A `BertConfig` from itself, its dict, or the path of a `bert_config.json`."""
+    if isinstance(config, BertConfig):
+        return config
+    if isinstance(config, Mapping):
+        return BertConfig.from_dict(config)
+    if isinstance(config, (str, os.PathLike)):
+        return BertConfig.from_json_file(config)
+    raise TypeError(f"expected a BertConfig, a dict or the path of a bert_config.json, got {type(config).__name__}")
+
+
+def _described(value: Any) -> str:
+    """The value and its JSON-ish type, e.g. `'0.1' (a string)`: a quoted number in a config looks like a number."""
+    kinds = {bool: "a boolean", str: "a string", type(None): "null", list: "a list", dict: "an object"}
+    return f"{value!r} ({kinds.get(type(value), type(value).__name__)})"
+
+
+def _check_number(name: str, value: Any) -> None:
+    """A float field: a finite JSON number (an int is fine); strings, null, booleans, NaN and ±Infinity are not."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"BertConfig.{name} must be a number (float), got {_described(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"BertConfig.{name} must be a finite number, got {value!r}")
 
 
 def preset_names() -> list[str]:

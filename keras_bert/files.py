@@ -1,5 +1,5 @@
-"""Input files of the data readers: glob patterns expanded, and line-numbered reading of tsv, csv and jsonl
-files with errors that name the file and line."""
+"""Input files of the data readers: glob patterns expanded, line-numbered reading of tsv, csv and jsonl
+files with errors that name the file and line, and the check that lenient text readers make."""
 from __future__ import annotations
 
 import csv
@@ -8,7 +8,14 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
+
+# A text read leniently (invalid UTF-8 dropped, as the reference reads pretraining corpora) may hold a few
+# stray bytes; more than this share of the file means a binary file or another encoding.
+MAX_INVALID_UTF8_SHARE = 0.01
+# Text is one sentence per line: a line this long means a binary file or text without line breaks.
+MAX_LINE_BYTES = 1 << 20
 
 
 class DataFileError(ValueError):
@@ -42,6 +49,12 @@ def expand_file_patterns(file_patterns: str | Sequence[str]) -> list[str]:
     return files
 
 
+def name_files(files: Sequence[str], most: int = 5) -> str:
+    """The first `most` file names, comma-separated, and how many more there are: for error messages."""
+    names = ", ".join(files[:most])
+    return names if len(files) <= most else f"{names} and {len(files) - most} more"
+
+
 def read_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     """Yields (1-based line number, text without the line ending); a UTF-8 BOM is dropped."""
     if not os.path.isfile(path):
@@ -53,6 +66,48 @@ def read_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
             except UnicodeDecodeError as e:
                 raise DataFileError(path, line_number, f"not valid UTF-8 ({e.reason} at byte {e.start})") from None
             yield line_number, text.rstrip("\r\n")
+
+
+def decode_text(path: str | os.PathLike, data: bytes) -> str:
+    """The bytes of text file `path` decoded as UTF-8 with invalid bytes dropped (the reference's
+    `errors="ignore"`), once they are known to be text.
+
+    Raises:
+      DataFileError naming the file and the first line at fault: a NUL byte, more than 1% of the bytes not
+      UTF-8 (`MAX_INVALID_UTF8_SHARE`), or a line longer than 1 MiB (`MAX_LINE_BYTES`).
+    """
+    if (nul := data.find(b"\0")) >= 0:
+        raise DataFileError(path, _line_at(data, nul), "a NUL byte: a binary file (or UTF-16), not UTF-8 text")
+    _check_line_lengths(path, data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        text = data.decode("utf-8", "ignore")
+        invalid = len(data) - len(text.encode("utf-8"))
+        if invalid > MAX_INVALID_UTF8_SHARE * len(data):
+            raise DataFileError(
+                path, _line_at(data, error.start),
+                f"{invalid} of {len(data)} bytes are not UTF-8, the first on this line: a binary file or another "
+                f"encoding, not UTF-8 text (up to {MAX_INVALID_UTF8_SHARE:.0%} of stray bytes are dropped)",
+            ) from None
+        return text
+
+
+def _check_line_lengths(path: str | os.PathLike, data: bytes) -> None:
+    """DataFileError naming the first line longer than `MAX_LINE_BYTES`."""
+    if len(data) <= MAX_LINE_BYTES:
+        return
+    line_ends = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n"))
+    lengths = np.diff(line_ends, prepend=-1, append=len(data)) - 1  # without the line break
+    if (long_lines := np.flatnonzero(lengths > MAX_LINE_BYTES)).size:
+        raise DataFileError(path, int(long_lines[0]) + 1,
+                            f"a line of {int(lengths[long_lines[0]])} bytes without a line break: a binary file "
+                            f"or text not split into lines (at most {MAX_LINE_BYTES} bytes a line)")
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    """The 1-based line number of byte `offset`."""
+    return data.count(b"\n", 0, offset) + 1
 
 
 def read_tsv_rows(path: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:

@@ -20,6 +20,7 @@ from keras_bert.data.pretraining.instances import PretrainingDataOptions
 logger = logging.getLogger(__name__)
 
 
+@cli.checks_arguments
 def create_pretraining_data(input_file: str, output_file: str, vocab_file: str, do_lower_case: bool = True,
                             do_whole_word_mask: bool = False, max_seq_length: int = 128,
                             max_predictions_per_seq: int = 20, random_seed: int = 12345, dupe_factor: int = 10,

@@ -16,6 +16,7 @@ from keras_bert.tokenization import vocab_learning
 logger = logging.getLogger(__name__)
 
 
+@cli.checks_arguments
 def learn_vocab(input_file: str, output_file: str, vocab_size: int = 30522, do_lower_case: bool = True,
                 reserved_tokens: str = ",".join(vocab_learning.RESERVED_TOKENS),
                 show_progress: bool = True) -> list[str]:

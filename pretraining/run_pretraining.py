@@ -29,14 +29,17 @@ from keras_bert import cli
 from keras_bert.checkpoints.google import save_google_checkpoint
 from keras_bert.data.pretraining import dynamic_masking as raw_text_data  # the name dynamic_masking is the flag's
 from keras_bert.data.pretraining import records as pretraining_records
+from keras_bert.data.pretraining.instances import PretrainingDataOptions
+from keras_bert.files import expand_file_patterns, name_files
 from keras_bert.models.pretrainer import BertPretrainer
-from keras_bert.training import distribute, outputs, task_runner
+from keras_bert.training import distribute, outputs, resumable_fit, task_runner
 from keras_bert.training.optimization import OPTIMIZER_TYPES
 
 logger = logging.getLogger(__name__)
 
 
 def _check_arguments(args: dict[str, Any]) -> None:
+    """ValueError naming the flag of a value that would fail, hang or train garbage once work has started."""
     if not (args["do_train"] or args["do_eval"]):
         raise ValueError("at least one of --do_train or --do_eval must be True")
     if not args["output_dir"]:
@@ -47,14 +50,63 @@ def _check_arguments(args: dict[str, Any]) -> None:
     elif not args["input_file"]:
         raise ValueError("--input_file (pretraining TFRecords) is required unless --dynamic_masking is set")
     for name in ("train_batch_size", "eval_batch_size", "num_train_steps", "save_checkpoints_steps",
-                 "max_seq_length", "max_predictions_per_seq", "steps_per_execution"):
+                 "max_seq_length", "max_predictions_per_seq", "steps_per_execution", "max_eval_steps",
+                 "keep_checkpoint_max"):
         if args[name] < 1:
             raise ValueError(f"--{name} must be >= 1, got {args[name]}")
+    if args["log_every_steps"] is not None and args["log_every_steps"] < 1:
+        raise ValueError(f"--log_every_steps must be >= 1, got {args['log_every_steps']}")
+    if args["num_warmup_steps"] < 0:
+        raise ValueError(f"--num_warmup_steps must be >= 0, got {args['num_warmup_steps']}")
+    if not args["learning_rate"] > 0:
+        raise ValueError(f"--learning_rate must be > 0, got {args['learning_rate']}")
+    if args["dynamic_masking"]:  # the instance flags are checked where the generator checks them
+        PretrainingDataOptions(max_seq_length=args["max_seq_length"],
+                               max_predictions_per_seq=args["max_predictions_per_seq"],
+                               masked_lm_prob=args["masked_lm_prob"], random_seed=args["random_seed"])
+
+
+def _check_input_records(args: dict[str, Any]) -> None:
+    """Reads the first records of --input_file: it must hold some (or nothing would train, or evaluation
+    report nothing) and, to evaluate on TPUs (full batches only), a batch of --eval_batch_size."""
+    if args["dynamic_masking"]:
+        return  # the raw text is checked when it is tokenized and batched
+    batch_needed = args["do_eval"] and _static_batches(args)
+    wanted = args["eval_batch_size"] if batch_needed else 1
+    found = pretraining_records.count_records(args["input_file"], args["max_seq_length"],
+                                              args["max_predictions_per_seq"], limit=wanted)
+    if found == 0:
+        files = expand_file_patterns(args["input_file"])
+        raise ValueError(f"--input_file {args['input_file']!r} holds no records (files: "
+                         f"{name_files(files)})")
+    if found < wanted:
+        raise ValueError(f"--input_file {args['input_file']!r} holds {found} records, fewer than one "
+                         f"--eval_batch_size of {wanted}: --strategy=tpu evaluates full batches only (static "
+                         "shapes); use a smaller --eval_batch_size or more records")
+
+
+def _set_up_with_checked_input(args: dict[str, Any]) -> tf.distribute.Strategy:
+    """The run's strategy, with --input_file checked before it where possible (a TPU is not even connected to
+    for an eval set too small for it), but after it under multi_worker, whose collective ops must be set up
+    before TensorFlow runs any op."""
+    if args["strategy"] == "multi_worker":
+        distribution = task_runner.set_up_run(args["strategy"], args["mixed_precision"], args["tpu"])
+        _check_input_records(args)
+        return distribution
+    _check_input_records(args)
+    return task_runner.set_up_run(args["strategy"], args["mixed_precision"], args["tpu"])
+
+
+def _static_batches(args: dict[str, Any]) -> bool:
+    """Whether evaluation too must drop a last partial batch: TPUs compile for one batch shape. Elsewhere
+    every eval record counts, as in the reference's classifier off TPUs."""
+    return args["strategy"] == "tpu"
 
 
 def _dataset_function(args: dict[str, Any], is_training: bool, corpus):
     """`dataset_fn(input_context)` for `strategy.distribute_datasets_from_function`."""
     batch_size = args["train_batch_size"] if is_training else args["eval_batch_size"]
+    drop_remainder = is_training or _static_batches(args)
 
     def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
         if args["dynamic_masking"]:
@@ -62,10 +114,10 @@ def _dataset_function(args: dict[str, Any], is_training: bool, corpus):
                 args["raw_text_files"], args["vocab_file"], batch_size, args["max_seq_length"],
                 args["max_predictions_per_seq"], is_training=is_training, do_lower_case=args["do_lower_case"],
                 do_whole_word_mask=args["do_whole_word_mask"], masked_lm_prob=args["masked_lm_prob"],
-                seed=args["random_seed"], input_context=input_context, corpus=corpus)
+                seed=args["random_seed"], input_context=input_context, corpus=corpus, drop_remainder=drop_remainder)
         return pretraining_records.pretraining_dataset(
             args["input_file"], batch_size, args["max_seq_length"], args["max_predictions_per_seq"],
-            is_training=is_training, input_context=input_context)
+            is_training=is_training, input_context=input_context, drop_remainder=drop_remainder)
 
     return dataset_fn
 
@@ -78,6 +130,7 @@ def _naming_bad_record_files(args: dict[str, Any]):
                                                        args["max_predictions_per_seq"])
 
 
+@cli.checks_arguments
 @task_runner.restores_dtype_policy
 def run_pretraining(
     output_dir: str,
@@ -124,12 +177,22 @@ def run_pretraining(
     """
     args = dict(locals())
     _check_arguments(args)
-    distribution = task_runner.set_up_run(strategy, mixed_precision, tpu)
+    distribution = _set_up_with_checked_input(args)
     config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
     corpus = raw_text_data.tokenize_raw_text(raw_text_files, vocab_file, do_lower_case) if dynamic_masking else None
+    # The datasets come before the model, so that their errors (too little text for a batch) come before any work.
+    train_data = (distribution.distribute_datasets_from_function(_dataset_function(args, True, corpus))
+                  if do_train else None)
+    eval_data = (distribution.distribute_datasets_from_function(_dataset_function(args, False, corpus))
+                 if do_eval else None)
     chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
     if chief:
         tf.io.gfile.makedirs(output_dir)
+    if do_train:  # a rerun resumes only the same run (same flags, config and data)
+        data_files = ({"raw_text_files": expand_file_patterns(raw_text_files), "vocab_file": vocab_file}
+                      if dynamic_masking else {"input_file": expand_file_patterns(input_file)})
+        resumable_fit.check_run_settings(
+            output_dir, task_runner.run_settings("run_pretraining", args, config, data_files), write=chief)
 
     model = task_runner.build_model(BertPretrainer, config, init_checkpoint, distribution)
     initial_step = task_runner.compile_for_training(
@@ -140,7 +203,6 @@ def run_pretraining(
     result: dict[str, Any] = {"output_dir": output_dir, "initial_step": initial_step, "history": {},
                               "step_logs": [], "google_checkpoint": None, "model": model}
     if do_train:
-        train_data = distribution.distribute_datasets_from_function(_dataset_function(args, True, corpus))
         with _naming_bad_record_files(args):
             run = task_runner.train(
                 model, train_data, output_dir, num_train_steps=num_train_steps, initial_step=initial_step,
@@ -154,7 +216,6 @@ def run_pretraining(
     result["global_step"] = task_runner.global_step(model)
 
     if do_eval:
-        eval_data = distribution.distribute_datasets_from_function(_dataset_function(args, False, corpus))
         with _naming_bad_record_files(args):
             metrics = model.evaluate(eval_data, steps=max_eval_steps, return_dict=True, verbose=0)
         eval_results = {"global_step": result["global_step"], **{k: float(v) for k, v in metrics.items()}}

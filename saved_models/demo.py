@@ -30,6 +30,7 @@ import sys
 import time
 from typing import Any
 
+from keras_bert import cli
 from saved_models import demo_corpus, demo_plot, demo_serving
 
 DEMO_REQUESTS = [
@@ -49,6 +50,7 @@ def demo_config(vocab_size: int, hidden_size: int, num_layers: int):
                       max_position_embeddings=128)
 
 
+@cli.checks_arguments
 def run_demo(output_dir: str = "demo_output", corpus_files: str | None = None, bert_folder: str | None = None,
              train_file: str | None = None, dev_file: str | None = None, vocab_size: int = 4000,
              max_corpus_sentences: int | None = None, hidden_size: int = 128, num_layers: int = 2,
@@ -164,8 +166,6 @@ def run_demo(output_dir: str = "demo_output", corpus_files: str | None = None, b
 
 
 def _define_flags() -> None:
-    from keras_bert import cli
-
     cli.define_flags(run_demo, {
         "output_dir": "Where every artefact goes.",
         "corpus_files": "Pretraining text (comma-separated globs; default: stdlib docstrings).",
@@ -190,8 +190,6 @@ def _define_flags() -> None:
 def main() -> None:
     """`make demo` (`python -m saved_models.demo`)."""
     from absl import logging as absl_logging
-
-    from keras_bert import cli
 
     # TF's INFO lines on SavedModel internals bury the report: warnings only, unless --verbosity says otherwise.
     cli.run_program(run_demo, _define_flags, verbosity=absl_logging.WARNING)

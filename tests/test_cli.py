@@ -73,3 +73,30 @@ def test_fine_tuning_programs_share_the_reference_and_distribution_flags():
                  "--strategy=mirrored"])
     assert flag_values.max_seq_length == 128 and flag_values.learning_rate == 5e-5 and flag_values.seed is None
     assert flag_values.strategy == "mirrored" and flag_values.mixed_precision == "none"
+
+
+@cli.checks_arguments
+def checked(input_file: str, steps: int = 1, rate: float = 0.5, verbose: bool = False, seed: int | None = None,
+            texts: list[str] | None = None, output_dir: str = "out", train_batch_size: int = 8):
+    return locals()
+
+
+def test_arguments_are_checked_against_their_annotations_before_the_program_runs(tmp_path):
+    assert checked(tmp_path / "a.txt", rate=1) == {  # a path for a str comes in as a str; an int is a fine float
+        "input_file": str(tmp_path / "a.txt"), "steps": 1, "rate": 1, "verbose": False, "seed": None, "texts": None,
+        "output_dir": "out", "train_batch_size": 8}
+    assert checked("a", seed=3, texts=["x"])["texts"] == ["x"]
+    for arguments, message in [({"verbose": "False"}, "verbose must be a bool, got the str 'False'"),
+                               ({"steps": "32"}, "steps must be an int, got the str '32'"),
+                               ({"steps": True}, "steps must be an int, got the bool True"),
+                               ({"rate": "0.1"}, r"rate must be a float \(or an int\), got the str '0.1'"),
+                               ({"seed": 1.5}, "seed must be an int or None, got the float 1.5"),
+                               ({"texts": "x"}, "texts must be a list of str or None, got the str 'x'"),
+                               ({"input_file": None}, r"input_file must be a str \(or a path\), got the NoneType")]:
+        with pytest.raises(TypeError, match=f"^checked: {message}"):
+            checked(**{"input_file": "a"} | arguments)
+    with pytest.raises(ValueError, match=r"^--train_batch_size must be >= 1, got 0$"):
+        checked("a", train_batch_size=0)
+    (tmp_path / "a_file").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^--output_dir must be a folder \(created if missing\), not a file"):
+        checked("a", output_dir=str(tmp_path / "a_file"))

@@ -38,6 +38,28 @@ def test_invalid_values_are_named(tmp_path, changes, message):
         BertConfig.from_json_file(path)
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("hidden_dropout_prob", "0.1", r"hidden_dropout_prob must be a number \(float\), got '0.1' \(a string\)"),
+    ("attention_probs_dropout_prob", None,
+     r"attention_probs_dropout_prob must be a number \(float\), got None \(null\)"),
+    ("initializer_range", True, r"initializer_range must be a number \(float\), got True \(a boolean\)"),
+    ("initializer_range", float("nan"), "initializer_range must be a finite number, got nan"),
+    ("hidden_size", "768", r"hidden_size must be a positive integer, got '768' \(a string\)"),
+    ("vocab_size", None, r"vocab_size must be a positive integer, got None \(null\)"),
+])
+def test_wrong_json_types_name_the_file_key_and_expected_type(tmp_path, key, value, message):
+    """A quoted number or null used to end in a bare TypeError ('<=' not supported) naming neither."""
+    path = tmp_path / "bert_config.json"
+    path.write_text(json.dumps({**CHINESE_RELEASE, key: value}))
+    with pytest.raises(ValueError, match=f"^{path}: BertConfig.{message}$"):
+        BertConfig.from_json_file(path)
+
+
+def test_from_dict_names_its_source_for_a_non_mapping():
+    with pytest.raises(ValueError, match="my config: expected a mapping of BERT hyper-parameters, got list"):
+        BertConfig.from_dict([("vocab_size", 5)], source="my config")
+
+
 def test_file_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.json"):
         BertConfig.from_json_file(tmp_path / "missing.json")

@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert.config import BertConfig
+from keras_bert.config import ConfigLike, as_bert_config
 from keras_bert.layers.embeddings import BertEmbeddings
 from keras_bert.layers.heads import DenseLogitsHead, MaskedLMHead
 from keras_bert.layers.pooler import Pooler
@@ -149,23 +150,42 @@ def model_entries(model) -> list[_Entry]:
             for entry in layer_entries(model.get_layer(layer_name), prefix)]
 
 
+# A checkpoint's files: `<prefix>.index` and its data shards `<prefix>.data-00000-of-00001`, ...
+_CHECKPOINT_FILE = re.compile(r"^(?P<prefix>.+)\.(index|data-\d{5}-of-\d{5})$")
+
+
 def resolve_checkpoint(path: str | os.PathLike) -> tuple[str, str]:
-    """Returns (checkpoint prefix, folder) for a release folder or a checkpoint prefix."""
+    """Returns (checkpoint prefix, folder) for a release folder, a checkpoint prefix, or one of its files.
+
+    In a folder: `bert_model.ckpt` or `model.ckpt`, else the latest of its `checkpoint` file, else its only
+    `*.index`. Raises FileNotFoundError naming the path when none of these is there.
+    """
     path = os.fspath(path)
     if os.path.isdir(path):
-        for candidate in ("bert_model.ckpt", "model.ckpt"):
-            if os.path.exists(os.path.join(path, candidate + ".index")):
-                return os.path.join(path, candidate), path
-        latest = tf.train.latest_checkpoint(path)
-        if latest:
-            return latest, path
-        raise FileNotFoundError(f"no TF1 checkpoint (bert_model.ckpt.index) found in folder {path}")
-    if os.path.exists(path + ".index"):
+        return _checkpoint_in_folder(path), path
+    file_of_checkpoint = _CHECKPOINT_FILE.match(path)
+    if file_of_checkpoint and os.path.isfile(path):
+        path = file_of_checkpoint["prefix"]
+    if os.path.isfile(path + ".index"):
         return path, os.path.dirname(path) or "."
-    if path.endswith(".index") and os.path.exists(path):
-        return path[: -len(".index")], os.path.dirname(path) or "."
     raise FileNotFoundError(f"BERT checkpoint not found: {path} (expected a release folder or a "
                             f"checkpoint prefix with {path}.index beside it)")
+
+
+def _checkpoint_in_folder(folder: str) -> str:
+    for candidate in ("bert_model.ckpt", "model.ckpt"):
+        if os.path.isfile(os.path.join(folder, candidate + ".index")):
+            return os.path.join(folder, candidate)
+    latest = tf.train.latest_checkpoint(folder)
+    if latest:
+        return latest
+    indexes = sorted(name for name in os.listdir(folder) if name.endswith(".index"))
+    if len(indexes) == 1:
+        return os.path.join(folder, indexes[0][: -len(".index")])
+    if indexes:
+        raise FileNotFoundError(f"folder {folder} holds several checkpoints ({', '.join(indexes)}) and no "
+                                "bert_model.ckpt.index or 'checkpoint' file: pass the prefix of one")
+    raise FileNotFoundError(f"no TF1 checkpoint (bert_model.ckpt.index) found in folder {folder}")
 
 
 def _is_model_variable(name: str) -> bool:
@@ -173,30 +193,42 @@ def _is_model_variable(name: str) -> bool:
 
 
 def read_checkpoint_arrays(prefix: str) -> dict[str, np.ndarray]:
-    """All model variables of a TF1 checkpoint (optimizer slots and step counters left out)."""
+    """All model variables of a TF1 checkpoint (optimizer slots and step counters left out).
+
+    Raises ValueError naming the prefix when its index cannot be read, or a variable cannot be read from
+    its data files (a shard cut short by an interrupted copy or download, a checksum mismatch, a missing shard).
+    """
     try:
         reader = tf.train.load_checkpoint(prefix)
     except (tf.errors.OpError, ValueError) as error:
         raise ValueError(f"cannot read checkpoint {prefix}: {error}") from None
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+    return {name: _read_variable(reader, prefix, name) for name in reader.get_variable_to_shape_map()
             if _is_model_variable(name)}
 
 
-def load_google_checkpoint(model_class, path: str | os.PathLike, config: BertConfig | None = None,
+def _read_variable(reader, prefix: str, name: str) -> np.ndarray:
+    try:
+        return reader.get_tensor(name)
+    except (tf.errors.OpError, IndexError, ValueError) as error:  # a short shard raises IndexError
+        raise ValueError(f"checkpoint {prefix} is truncated or corrupt: variable {name} cannot be read from "
+                         f"its data files {prefix}.data-* ({error})") from None
+
+
+def load_google_checkpoint(model_class, path: str | os.PathLike, config: ConfigLike | None = None,
                            **model_kwargs: Any):
     """Builds `model_class(config, **model_kwargs)` and loads a Google checkpoint into it.
 
-    `path`: a release folder or checkpoint prefix; `config` defaults to `bert_config.json` in the
-    folder. Raises FileNotFoundError for missing files and ValueError listing every missing variable,
-    shape conflict and unused `bert/` variable; nothing is loaded unless everything checks out.
+    `path`: a release folder or checkpoint prefix; `config`: a `BertConfig`, its dict or the path of a
+    `bert_config.json`, by default the `bert_config.json` in the folder. Raises FileNotFoundError for
+    missing files and ValueError listing every missing variable, shape conflict and unused `bert/`
+    variable; nothing is loaded unless everything checks out.
     """
     prefix, folder = resolve_checkpoint(path)
     if config is None:
-        config_file = os.path.join(folder, CONFIG_FILE)
-        if not os.path.exists(config_file):
+        config = os.path.join(folder, CONFIG_FILE)
+        if not os.path.exists(config):
             raise FileNotFoundError(f"{CONFIG_FILE} not found beside checkpoint {prefix}; pass config=")
-        config = BertConfig.from_json_file(config_file)
-    model = model_class(config, **model_kwargs)
+    model = model_class(as_bert_config(config), **model_kwargs)
     assign_checkpoint(model, prefix)
     return model
 

@@ -5,6 +5,7 @@ Signatures (string [batch] inputs; batch 0 gives empty outputs):
     `probabilities` float32 [batch, classes], `label` string [batch], `label_id` int32 [batch];
     a regression task (STS-B) gives `score` float32 [batch] instead;
   * `classify_text` (always `text`) and `classify_pair` (always `text_a`, `text_b`).
+Each string is first cut to `max_text_bytes` bytes (`export_module.cut_texts`).
 """
 from __future__ import annotations
 
@@ -14,13 +15,19 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from keras_bert.export.export_module import ExportModule, check_same_batch, string_spec
+from keras_bert.export.export_module import (
+    ExportModule,
+    check_same_batch,
+    cut_texts,
+    string_spec,
+    text_byte_budget,
+)
 from keras_bert.tokenization.preprocessor import BertPreprocessor
 
 
 class _ClassifierModule(ExportModule):
     def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, labels: Sequence[str],
-                 is_regression: bool):
+                 is_regression: bool, max_text_bytes: int | None):
         if not is_regression and len(labels) != model.outputs[0].shape[-1]:
             raise ValueError(f"the classifier has {model.outputs[0].shape[-1]} outputs but {len(labels)} labels "
                              f"were given: {list(labels)}")
@@ -30,6 +37,7 @@ class _ClassifierModule(ExportModule):
         self.preprocessor = preprocessor
         self.is_regression = is_regression
         self.labels = tf.constant(list(labels) if labels else [""], tf.string)
+        self.max_text_bytes = text_byte_budget(max_text_bytes, preprocessor.packer.seq_length)
         # Tokenization traced once and called by both signatures: its Unicode tables are stored only once.
         self.tokenize = tf.function(tokenizer, input_signature=[string_spec("text")])
         self.classify_text = tf.function(self._classify_text, input_signature=[string_spec("text")])
@@ -45,17 +53,20 @@ class _ClassifierModule(ExportModule):
         return {"probabilities": tf.nn.softmax(logits, axis=-1), "label": tf.gather(self.labels, label_id),
                 "label_id": label_id}
 
+    def _pieces(self, text):
+        return self.tokenize(cut_texts(text, self.max_text_bytes))
+
     def _classify_text(self, text):
-        return self._outputs(self.preprocessor.packer([self.tokenize(text)]))
+        return self._outputs(self.preprocessor.packer([self._pieces(text)]))
 
     def _classify_pair(self, text_a, text_b):
         check_same_batch(text_a, text_b, ("text_a", "text_b"))
-        return self._outputs(self.preprocessor.packer([self.tokenize(text_a), self.tokenize(text_b)]))
+        return self._outputs(self.preprocessor.packer([self._pieces(text_a), self._pieces(text_b)]))
 
 
 def export_classifier(model: keras.Model, preprocessor: BertPreprocessor, labels: Sequence[str],
-                      export_dir: str | os.PathLike, *, is_regression: bool = False, pair_input: bool = False
-                      ) -> None:
+                      export_dir: str | os.PathLike, *, is_regression: bool = False, pair_input: bool = False,
+                      max_text_bytes: int | None = None) -> None:
     """Writes a strings-in classifier (module docstring).
 
     Args:
@@ -65,8 +76,10 @@ def export_classifier(model: keras.Model, preprocessor: BertPreprocessor, labels
       export_dir: str or path, the SavedModel folder to write.
       is_regression: one real-valued output, served as `score`.
       pair_input: `serving_default` takes `text_a` + `text_b` (sentence-pair tasks) instead of `text`.
+      max_text_bytes: the bytes of each string that are tokenized; None: `max_seq_length` ×
+        `export_module.BYTES_PER_PIECE`, which leaves every piece the model sees of ordinary text unaffected.
     """
-    module = _ClassifierModule(model, preprocessor, labels, is_regression)
+    module = _ClassifierModule(model, preprocessor, labels, is_regression, max_text_bytes)
     text = module.classify_text.get_concrete_function()
     pair = module.classify_pair.get_concrete_function()
     module.save(export_dir, {"serving_default": pair if pair_input else text,

@@ -10,6 +10,11 @@ offsets count each such byte as one U+FFFD); empty strings pack to `[CLS] [SEP]`
 `max_seq_length` word pieces is truncated as the reference does; a batch-size mismatch between two string
 inputs (text_a/text_b, question/context) is an InvalidArgument error naming both inputs.
 
+Bounded work per string: before tokenizing, each string input is cut to a byte budget (`cut_texts`), so a
+request's memory and time do not grow with text the model would never see (a 20-million-character string
+would otherwise take seconds and gigabytes). The default budget, `BYTES_PER_PIECE` bytes for each piece the
+model can use, leaves every such piece of ordinary text unaffected (see `BYTES_PER_PIECE`).
+
 Minimum TensorFlow Serving version: 2.20.0, verified (tests/export/test_serving_contract.py: every op of every
 export is registered by TF 2.20 core or TF-Text 2.20). The TF-Text ops used — FastWordpieceTokenizeWithOffsets,
 and TFText>WhitespaceTokenizeWithOffsetsV2 (tagger only) — predate the TF-Text 2.12.1 that Serving 2.12–2.19
@@ -25,8 +30,16 @@ import keras
 import tensorflow as tf
 
 from keras_bert import upstream_workarounds
+from keras_bert.tokenization.tokenizer import MAX_CHARS_PER_WORD
 
 VOCAB_ASSET = "vocab.txt"  # the asset's name in every export, as in TF Hub's BERT models
+
+# A whitespace-separated chunk of at most 200 characters (the tokenizer's per-word limit) is at most 800 UTF-8
+# bytes and yields at least one piece (longer words yield one [UNK]); with its separator, 801 bytes. So a text
+# whose chunks are of that size, singly separated, has its first N pieces within its first N × 801 bytes.
+MAX_CHUNK_BYTES = 4 * MAX_CHARS_PER_WORD
+BYTES_PER_PIECE = MAX_CHUNK_BYTES + 1
+_ASCII_WHITESPACE = (ord(" "), ord("\t"), ord("\n"), ord("\r"))  # the reference's word separators below U+0080
 
 
 def string_spec(name: str) -> tf.TensorSpec:
@@ -86,3 +99,43 @@ def check_same_batch(first: tf.Tensor, second: tf.Tensor, names: tuple[str, str]
     tf.debugging.assert_equal(
         tf.shape(first)[0], tf.shape(second)[0],
         message=f"`{names[0]}` and `{names[1]}` must have the same batch size")
+
+
+def default_max_text_bytes(num_pieces: int) -> int:
+    """The byte budget of a string input of which the model uses at most `num_pieces` word pieces."""
+    return num_pieces * BYTES_PER_PIECE
+
+
+def text_byte_budget(max_text_bytes: int | None, num_pieces: int) -> int:
+    """`max_text_bytes`, or `default_max_text_bytes(num_pieces)` when it is None; less than 1 is a ValueError."""
+    if max_text_bytes is None:
+        return default_max_text_bytes(num_pieces)
+    if max_text_bytes < 1:
+        raise ValueError(f"max_text_bytes must be positive, got {max_text_bytes}")
+    return max_text_bytes
+
+
+def cut_texts(texts: tf.Tensor, max_bytes: int) -> tf.Tensor:
+    """Each string cut to at most `max_bytes` bytes, where that leaves the tokens before the cut as they were:
+    string [batch] → string [batch]; strings within the budget are unchanged.
+
+    A longer string is cut at its last ASCII whitespace among the budget's final `MAX_CHUNK_BYTES` + 1 bytes
+    (words never span whitespace, so every whitespace-separated chunk before it is tokenized as in the whole
+    string, offsets included); when there is none there (a chunk longer than any word the tokenizer splits into
+    pieces, or text without spaces such as Chinese) it is cut at the last character boundary, so the result is
+    valid UTF-8 where the input was. Only the first `max_bytes` + 1 bytes of a string are read.
+    """
+    if max_bytes < 1:
+        raise ValueError(f"the byte budget per string must be positive, got {max_bytes}")
+    lengths = tf.strings.length(texts, unit="BYTE")
+    long_rows = tf.where(lengths > max_bytes)  # [long, 1]
+    heads = tf.io.decode_raw(tf.gather_nd(texts, long_rows), tf.uint8, fixed_length=max_bytes + 1)
+    position = tf.range(max_bytes + 1)
+    is_space = tf.reduce_any(tf.equal(heads[:, :, tf.newaxis], tf.constant(_ASCII_WHITESPACE, tf.uint8)), axis=-1)
+    near_budget = position >= max_bytes - MAX_CHUNK_BYTES
+    last_space = tf.reduce_max(tf.where(is_space & near_budget, position, -1), axis=1)
+    char_start = tf.not_equal(tf.bitwise.bitwise_and(heads, 0xC0), 0x80)  # not a UTF-8 continuation byte
+    last_char_start = tf.reduce_max(tf.where(char_start, position, 0), axis=1)
+    cut = tf.where(last_space >= 0, last_space, last_char_start)
+    return tf.strings.substr(texts, tf.zeros_like(lengths), tf.tensor_scatter_nd_update(lengths, long_rows, cut),
+                             unit="BYTE")

@@ -3,7 +3,9 @@
 `export_preprocessing` writes BERT preprocessing with the TF Hub preprocessing API:
 
 * the root is callable: string [batch] → dict of int32 [batch, 128] (`input_word_ids`,
-  `input_mask`, `input_type_ids`), also exported as the `serving_default` signature;
+  `input_mask`, `input_type_ids`), also exported as the `serving_default` signature; it tokenizes only the
+  first `max_text_bytes` bytes of each string (`export_module.cut_texts`);
+* `.tokenize` and `.tokenize_with_offsets` tokenize whole strings, as TF Hub's API does;
 * `.tokenize(strings)` → int32 RaggedTensor [batch, (words), (pieces)], and
   `.tokenize.get_special_tokens_dict()` → dict of int32 scalars;
 * `.tokenize_with_offsets(strings)` → (ids, begins, ends), each [batch, (words), (pieces)];
@@ -25,7 +27,7 @@ import os
 
 import tensorflow as tf
 
-from keras_bert.export.export_module import ExportModule, string_spec
+from keras_bert.export.export_module import ExportModule, cut_texts, string_spec, text_byte_budget
 from keras_bert.tokenization.preprocessor import BertPreprocessor
 
 
@@ -46,8 +48,9 @@ class _Tokenize(tf.Module):
 
 
 class _PreprocessingModule(ExportModule):
-    def __init__(self, preprocessor: BertPreprocessor):
+    def __init__(self, preprocessor: BertPreprocessor, max_text_bytes: int | None):
         tokenizer, packer = preprocessor.tokenizer, preprocessor.packer
+        max_text_bytes = text_byte_budget(max_text_bytes, packer.seq_length)
         super().__init__(tokenizer.vocab_file, tokenizer.lower_case)
         self.tokenize = _Tokenize(tokenizer)
         self.tokenize_with_offsets = tf.function(tokenizer.tokenize_with_offsets, input_signature=[string_spec("text")])
@@ -61,10 +64,14 @@ class _PreprocessingModule(ExportModule):
                 segments = [_segment_spec(ragged_rank)] * num_segments
                 self.bert_pack_inputs.get_concrete_function(segments)
                 self.bert_pack_inputs.get_concrete_function(segments, seq_length=tf.TensorSpec([], tf.int32))
-        self.__call__ = tf.function(lambda text: preprocessor(text), input_signature=[string_spec("text")])
+        self.__call__ = tf.function(lambda text: preprocessor(cut_texts(text, max_text_bytes)),
+                                    input_signature=[string_spec("text")])
 
 
-def export_preprocessing(preprocessor: BertPreprocessor, export_dir: str | os.PathLike) -> None:
-    """Writes `preprocessor` as a TF Hub-style preprocessing SavedModel to `export_dir`."""
-    module = _PreprocessingModule(preprocessor)
+def export_preprocessing(preprocessor: BertPreprocessor, export_dir: str | os.PathLike,
+                         max_text_bytes: int | None = None) -> None:
+    """Writes `preprocessor` as a TF Hub-style preprocessing SavedModel to `export_dir`; the root call reads
+    `max_text_bytes` of each string (None: `seq_length` × `export_module.BYTES_PER_PIECE`, which leaves every
+    piece it packs of ordinary text unaffected)."""
+    module = _PreprocessingModule(preprocessor, max_text_bytes)
     module.save(export_dir, {"serving_default": module.__call__.get_concrete_function()})

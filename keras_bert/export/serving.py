@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import os
 import pathlib
+import zipfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert.checkpoints.google import CONFIG_FILE
+from keras_bert.checkpoints.google import CONFIG_FILE, resolve_checkpoint
 from keras_bert.config import BertConfig
 from keras_bert.export.classifier import export_classifier
 from keras_bert.export.encoder import export_encoder
 from keras_bert.export.preprocessing import export_preprocessing
-from keras_bert.export.serving_layout import write_models_config, write_version
+from keras_bert.export.serving_layout import ModelVersion, write_models_config, write_versions
 from keras_bert.export.squad import export_squad
 from keras_bert.export.tagger import export_tagger
 from keras_bert.models.classifier import BertClassifier
@@ -26,10 +27,12 @@ from keras_bert.models.encoder import BertEncoder
 from keras_bert.models.pretrainer import BertPretrainer
 from keras_bert.models.span_labeler import BertSpanLabeler
 from keras_bert.models.token_classifier import BertTokenClassifier
-from keras_bert.tokenization.preprocessor import BertPreprocessor
+from keras_bert.tokenization.preprocessor import BertPreprocessor, check_case_matches_checkpoint
+from keras_bert.tokenization.vocab import check_vocab_matches_config
 from keras_bert.training.outputs import CHECKPOINT_PREFIX, CLASSIFIER, MODEL_FILE, SQUAD, TAGGER, VOCAB_FILE, TaskInfo
 
 TASK_MODELS = {CLASSIFIER: BertClassifier, SQUAD: BertSpanLabeler, TAGGER: BertTokenClassifier}
+DEFAULT_MAX_SEQ_LENGTH = 128  # a pretrained export's, as the reference's fine-tuning programs default to
 
 # Warm-up inputs: one short and one long request per signature, so the first real request finds
 # the graph already built for both small and padded-out batches.
@@ -45,7 +48,7 @@ def load_task_model(model_dir: str | os.PathLike, info: TaskInfo) -> keras.Model
     `bert_model.ckpt` + `bert_config.json` (head included)."""
     model_dir = pathlib.Path(model_dir)
     if (model_dir / MODEL_FILE).is_file():
-        return keras.saving.load_model(model_dir / MODEL_FILE, compile=False)  # serving needs no optimizer
+        return _load_model_file(model_dir / MODEL_FILE)
     if not (model_dir / f"{CHECKPOINT_PREFIX}.index").is_file():
         raise FileNotFoundError(f"{model_dir} holds neither {MODEL_FILE} nor {CHECKPOINT_PREFIX}.index")
     config = BertConfig.from_json_file(model_dir / CONFIG_FILE)
@@ -57,9 +60,22 @@ def load_task_model(model_dir: str | os.PathLike, info: TaskInfo) -> keras.Model
     return TASK_MODELS[info.task].from_google_checkpoint(model_dir / CHECKPOINT_PREFIX, config=config, **kwargs)
 
 
+def _load_model_file(path: pathlib.Path) -> keras.Model:
+    """`model.keras`; one that is not a complete zip archive (Keras would call it "File not found") or that Keras
+    cannot read is an error naming it."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} cannot be read: it is not a complete .keras zip archive (corrupt or truncated, "
+                         f"e.g. by an interrupted copy); copy it again, or remove it to export {CHECKPOINT_PREFIX}")
+    try:
+        return keras.saving.load_model(path, compile=False)  # serving needs no optimizer
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} cannot be read (corrupt or truncated?): {error}") from None
+
+
 def export_finetuned(model_dir: str | os.PathLike, export_base: str | os.PathLike, model_name: str | None = None,
                      version: int | None = None, export_encoder: bool = True, export_preprocessing_model: bool = True,
-                     pair_input: bool | None = None) -> dict[str, str]:
+                     pair_input: bool | None = None, max_text_bytes: int | None = None,
+                     max_windows: int | None = None, overwrite: bool = False) -> dict[str, str]:
     """Exports a fine-tuning `--output_dir` for TF Serving.
 
     Args:
@@ -71,6 +87,11 @@ def export_finetuned(model_dir: str | os.PathLike, export_base: str | os.PathLik
       export_encoder: bool, also export the encoder (TF Hub encoder API).
       export_preprocessing_model: bool, also export the preprocessing model (TF Hub preprocessing API).
       pair_input: bool, a classifier's `serving_default` takes `text_a` + `text_b`; None: TaskInfo's `pair_input`.
+      max_text_bytes: int, the bytes of each string the classifier, tagger and preprocessing model tokenize
+        (None: `max_seq_length` × `export_module.BYTES_PER_PIECE`).
+      max_windows: int, the most windows the SQuAD model scores per example (None: `squad.default_max_windows`).
+      overwrite: bool, replace models of the same names that serve other signatures or labels (their earlier
+        versions are removed); otherwise such a model is an error and nothing is written.
 
     Returns:
       {"task": dir, "encoder": dir, "preprocessing": dir, "models_config": path} for what was written.
@@ -82,75 +103,97 @@ def export_finetuned(model_dir: str | os.PathLike, export_base: str | os.PathLik
     if not vocab_file.is_file():
         raise FileNotFoundError(f"{vocab_file} not found (fine-tuning copies --vocab_file there)")
     model = load_task_model(model_dir, info)
+    check_vocab_matches_config(vocab_file, model.bert_config, model_dir / CONFIG_FILE)
     preprocessor = BertPreprocessor(vocab_file, info.do_lower_case, info.max_seq_length)
-    written: dict[str, str] = {}
 
     if info.task == CLASSIFIER:
         pair = info.pair_input if pair_input is None else pair_input
         texts = _strings(_WARMUP_TEXTS)
         warmup = [("classify_text", {"text": texts}), ("classify_pair", {"text_a": texts, "text_b": texts[::-1]})]
+        warmup.append(("serving_default", warmup[1 if pair else 0][1]))
 
         def write(folder):
             export_classifier(model, preprocessor, info.labels, folder, is_regression=info.is_regression,
-                              pair_input=pair)
+                              pair_input=pair, max_text_bytes=max_text_bytes)
     elif info.task == SQUAD:
         warmup = [("serving_default", {"question": _strings(["What is this?"] * 2),
                                        "context": _strings(_WARMUP_TEXTS)})]
 
         def write(folder):
-            export_squad(model, preprocessor, folder, info.squad)
+            export_squad(model, preprocessor, folder, info.squad, max_windows)
     else:
         warmup = [("serving_default", {"text": _strings(_WARMUP_TEXTS)})]
 
         def write(folder):
-            export_tagger(model, preprocessor, info.labels, folder)
-    written["task"] = write_version(export_base, model_name, version, write, warmup)
-
+            export_tagger(model, preprocessor, info.labels, folder, max_text_bytes)
+    models = {"task": ModelVersion(model_name, write, warmup, None if info.task == SQUAD else info.labels)}
     if export_encoder:
-        written["encoder"] = _export_encoder(model.encoder, vocab_file, info.do_lower_case, export_base,
-                                             f"{model_name}_encoder", version, info.max_seq_length)
+        models["encoder"] = _encoder_version(model.encoder, preprocessor, f"{model_name}_encoder")
     if export_preprocessing_model:
-        written["preprocessing"] = _export_preprocessing(preprocessor, export_base, f"{model_name}_preprocessing",
-                                                         version)
+        models["preprocessing"] = _preprocessing_version(preprocessor, f"{model_name}_preprocessing", max_text_bytes)
+    return _write(export_base, models, version, overwrite)
+
+
+def _write(export_base, models: dict[str, ModelVersion], version: int | None, overwrite: bool) -> dict[str, str]:
+    """Writes the models all or none, then models.config; returns {key: folder, "models_config": path}."""
+    written = dict(zip(models, write_versions(export_base, list(models.values()), version, overwrite)))
     written["models_config"] = write_models_config(export_base)
     return written
 
 
-def _export_encoder(model, vocab_file, do_lower_case: bool, export_base, model_name: str, version: int | None,
-                    seq_length: int) -> str:
-    ids = np.zeros([2, seq_length], np.int32)
-    ids[:, :2] = [101, 102]
-    mask = (ids != 0).astype(np.int32)
-    warmup = [("serving_default", {"input_word_ids": ids, "input_mask": mask,
-                                   "input_type_ids": np.zeros_like(ids)})]
-    return write_version(export_base, model_name, version,
-                         lambda folder: export_encoder(model, vocab_file, do_lower_case, folder), warmup)
+def _encoder_version(model, preprocessor: BertPreprocessor, model_name: str) -> ModelVersion:
+    """The encoder (with `.mlm` for a `BertPretrainer`), warmed up with the warm-up texts as `preprocessor`
+    packs them."""
+    inputs = {name: ids.numpy() for name, ids in preprocessor(tf.constant(_WARMUP_TEXTS)).items()}
+    warmup = [("serving_default", inputs)]
+    if isinstance(model, BertPretrainer):
+        warmup.append(("mlm", {**inputs, "masked_lm_positions": np.ones([len(_WARMUP_TEXTS), 1], np.int32)}))
+    tokenizer = preprocessor.tokenizer
+    return ModelVersion(model_name, lambda folder: export_encoder(model, tokenizer.vocab_file, tokenizer.lower_case,
+                                                                  folder), warmup)
 
 
-def _export_preprocessing(preprocessor: BertPreprocessor, export_base, model_name: str, version: int | None) -> str:
-    return write_version(export_base, model_name, version, lambda folder: export_preprocessing(preprocessor, folder),
-                         [("serving_default", {"text": _strings(_WARMUP_TEXTS)})])
+def _preprocessing_version(preprocessor: BertPreprocessor, model_name: str, max_text_bytes: int | None
+                           ) -> ModelVersion:
+    return ModelVersion(model_name, lambda folder: export_preprocessing(preprocessor, folder, max_text_bytes),
+                        [("serving_default", {"text": _strings(_WARMUP_TEXTS)})])
 
 
 def export_pretrained(bert_config_file: str | os.PathLike, init_checkpoint: str | os.PathLike,
                       vocab_file: str | os.PathLike, do_lower_case: bool, export_base: str | os.PathLike,
-                      model_name: str = "bert", version: int | None = None, max_seq_length: int = 128
-                      ) -> dict[str, str]:
+                      model_name: str = "bert", version: int | None = None, max_seq_length: int | None = None,
+                      max_text_bytes: int | None = None, overwrite: bool = False) -> dict[str, str]:
     """Exports a Google-format pretrained checkpoint for TF Serving.
 
     Writes `<model_name>_encoder` (with `.mlm` when the checkpoint has `cls/predictions/*`) and
-    `<model_name>_preprocessing` (packing to `max_seq_length`); returns {"encoder": dir, "preprocessing": dir,
-    "models_config": path}.
+    `<model_name>_preprocessing` (packing to `max_seq_length`: None for the smaller of 128 and the config's
+    `max_position_embeddings`; a larger value is an error); returns {"encoder": dir, "preprocessing": dir,
+    "models_config": path}. `init_checkpoint` is a checkpoint prefix or a release folder; `max_text_bytes` and
+    `overwrite` as in `export_finetuned`.
     """
     config = BertConfig.from_json_file(bert_config_file)
-    names = {name for name, _ in tf.train.list_variables(os.fspath(init_checkpoint))}
+    check_vocab_matches_config(vocab_file, config, bert_config_file)
+    max_seq_length = _pretrained_seq_length(max_seq_length, config, bert_config_file)
+    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
+    prefix, _ = resolve_checkpoint(init_checkpoint)
+    names = {name for name, _ in tf.train.list_variables(prefix)}
     model_class = BertPretrainer if "cls/predictions/output_bias" in names else BertEncoder
-    model = model_class.from_google_checkpoint(init_checkpoint, config=config)
+    model = model_class.from_google_checkpoint(prefix, config=config)
     preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length)
-    written = {
-        "encoder": _export_encoder(model, vocab_file, do_lower_case, export_base, f"{model_name}_encoder", version,
-                                   max_seq_length),
-        "preprocessing": _export_preprocessing(preprocessor, export_base, f"{model_name}_preprocessing", version),
-    }
-    written["models_config"] = write_models_config(export_base)
-    return written
+    return _write(export_base, {
+        "encoder": _encoder_version(model, preprocessor, f"{model_name}_encoder"),
+        "preprocessing": _preprocessing_version(preprocessor, f"{model_name}_preprocessing", max_text_bytes),
+    }, version, overwrite)
+
+
+def _pretrained_seq_length(max_seq_length: int | None, config: BertConfig, bert_config_file) -> int:
+    """--max_seq_length, by default the smaller of 128 and what the position embeddings cover (more fails on
+    every request)."""
+    limit = config.max_position_embeddings
+    if max_seq_length is None:
+        return min(DEFAULT_MAX_SEQ_LENGTH, limit)
+    if max_seq_length > limit:
+        raise ValueError(f"--max_seq_length {max_seq_length} exceeds max_position_embeddings {limit} of "
+                         f"--bert_config_file {bert_config_file}; pass at most {limit}, or omit it for "
+                         f"{min(DEFAULT_MAX_SEQ_LENGTH, limit)}")
+    return max_seq_length

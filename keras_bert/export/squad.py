@@ -11,6 +11,13 @@ UTF-8 bytes in it replaced by U+FFFD. No valid span (e.g. empty context): `answe
 float32 min (the reference prints the nonce "empty"). With `version_2_with_negative` (SQuAD 2.0) there is one
 more output, `null_score_diff` float32 [batch] (null score − best span score, as the reference's null_odds),
 and the answer is "" (offsets -1) when it exceeds `null_score_diff_threshold`.
+
+Bounded work per example: at most `max_windows` windows are scored (by default the fewest that cover
+`DEFAULT_CONTEXT_PIECES` context pieces whatever the question's length: 15 at the reference's max_seq_length 384,
+doc_stride 128 and max_query_length 64), so a context longer than they cover is answered as the reference answers
+the part they cover, as if the context ended there (the reference has no limit); only the bytes those windows can
+use are tokenized, `(max_seq_length − 3 + (max_windows − 1) × doc_stride) × BYTES_PER_PIECE` of the context and
+`max_query_length × BYTES_PER_PIECE` of the question (`export_module.cut_texts`).
 """
 from __future__ import annotations
 
@@ -19,21 +26,40 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_bert.export.export_module import ExportModule, char_offsets, check_same_batch, string_spec
+from keras_bert.export.export_module import (
+    ExportModule,
+    char_offsets,
+    check_same_batch,
+    cut_texts,
+    default_max_text_bytes,
+    string_spec,
+)
 from keras_bert.tokenization.preprocessor import BertPreprocessor
 from keras_bert.training.outputs import SquadSettings
 
 NO_ANSWER_SCORE = tf.float32.min
+DEFAULT_CONTEXT_PIECES = 2048  # about 1,500 English words
+
+
+def default_max_windows(seq_length: int, settings: SquadSettings) -> int:
+    """The fewest windows that cover `DEFAULT_CONTEXT_PIECES` context pieces after the longest question."""
+    room = seq_length - 3 - settings.max_query_length  # context pieces in a window after the longest question
+    stride = min(room, settings.doc_stride)
+    return 1 + max(0, -(-(DEFAULT_CONTEXT_PIECES - room) // stride))  # (-(-a // b): a / b rounded up)
 
 
 class _SquadModule(ExportModule):
-    def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, settings: SquadSettings):
+    def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, settings: SquadSettings,
+                 max_windows: int | None = None):
         seq_length = preprocessor.packer.seq_length
         if seq_length <= settings.max_query_length + 3:
             raise ValueError(f"max_seq_length ({seq_length}) must exceed max_query_length + 3 "
                              f"({settings.max_query_length + 3}): no room would be left for the context")
         if settings.doc_stride < 1:
             raise ValueError(f"doc_stride must be positive, got {settings.doc_stride}")
+        if max_windows is not None and max_windows < 1:
+            raise ValueError(f"max_windows must be positive, got {max_windows}")
+        max_windows = max_windows or default_max_windows(seq_length, settings)
         tokenizer = preprocessor.tokenizer
         super().__init__(tokenizer.vocab_file, tokenizer.lower_case, model)
         self.model = model
@@ -43,6 +69,9 @@ class _SquadModule(ExportModule):
         self.n_best_size = min(settings.n_best_size, seq_length)
         self.version_2_with_negative = settings.version_2_with_negative
         self.null_score_diff_threshold = settings.null_score_diff_threshold
+        self.max_windows = max_windows
+        self.max_question_bytes = default_max_text_bytes(settings.max_query_length)
+        self.max_context_bytes = default_max_text_bytes(seq_length - 3 + (max_windows - 1) * settings.doc_stride)
         # One traced tokenizer for questions and contexts: its Unicode tables are stored only once.
         self.tokenize_with_offsets = tf.function(tokenizer.tokenize_with_offsets, input_signature=[string_spec("text")])
         self.answer = tf.function(self._answer, input_signature=[string_spec("question"), string_spec("context")])
@@ -56,6 +85,7 @@ class _SquadModule(ExportModule):
         stride = tf.minimum(max_tokens, self.doc_stride)
         extra = tf.maximum(context_length - max_tokens, 0)
         num_windows = 1 + (extra + stride - 1) // stride  # ceil; 1 when the context fits (or is empty)
+        num_windows = tf.minimum(num_windows, self.max_windows)
         window_example = tf.repeat(tf.range(tf.size(num_windows, out_type=tf.int64)), num_windows)
         window_index = tf.ragged.range(num_windows).flat_values
         window_start = window_index * tf.gather(stride, window_example)
@@ -86,6 +116,8 @@ class _SquadModule(ExportModule):
 
     def _answer(self, question, context):
         check_same_batch(question, context, ("question", "context"))
+        question = cut_texts(question, self.max_question_bytes)
+        context = cut_texts(context, self.max_context_bytes)
         question_pieces = self.tokenize_with_offsets(question)[0].merge_dims(1, 2)[:, :self.max_query_length]
         ids, begins, ends = (t.merge_dims(1, 2) for t in self.tokenize_with_offsets(context))
         window_example, window_start, window_length, window_query, window_context = self._windows(
@@ -163,7 +195,7 @@ class _SquadModule(ExportModule):
 
 
 def export_squad(model: keras.Model, preprocessor: BertPreprocessor, export_dir: str | os.PathLike,
-                 settings: SquadSettings | None = None) -> None:
+                 settings: SquadSettings | None = None, max_windows: int | None = None) -> None:
     """Writes a question + context → answer model (module docstring).
 
     Args:
@@ -173,6 +205,7 @@ def export_squad(model: keras.Model, preprocessor: BertPreprocessor, export_dir:
       export_dir: str or path, the SavedModel folder to write.
       settings: `SquadSettings`, the windowing and post-processing flags of the reference's run_squad
         (None: its defaults, which are the reference's).
+      max_windows: int, the most windows scored per example; None: `default_max_windows` (module docstring).
     """
-    module = _SquadModule(model, preprocessor, settings or SquadSettings())
+    module = _SquadModule(model, preprocessor, settings or SquadSettings(), max_windows)
     module.save(export_dir, {"serving_default": module.answer.get_concrete_function()})

@@ -3,7 +3,8 @@
 `serving_default`: `text` string [batch] → `tags` string [batch, words], `start_char`, `end_char` int64
 [batch, words], `num_words` int32 [batch]. Words are the text's whitespace-separated tokens (as CoNLL files
 hold them); each is tagged at its first word piece; words cut off by `max_seq_length` are tagged "O" (as
-`keras_bert.data.tagging.conll`); rows are padded with tag "" and offsets -1.
+`keras_bert.data.tagging.conll`); rows are padded with tag "" and offsets -1. Each text is first cut to
+`max_text_bytes` bytes (`export_module.cut_texts`): words after the cut are not returned.
 """
 from __future__ import annotations
 
@@ -15,12 +16,19 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from keras_bert.data.tagging.conll import OUTSIDE_LABEL
-from keras_bert.export.export_module import ExportModule, char_offsets, string_spec
+from keras_bert.export.export_module import (
+    ExportModule,
+    char_offsets,
+    cut_texts,
+    string_spec,
+    text_byte_budget,
+)
 from keras_bert.tokenization.preprocessor import BertPreprocessor
 
 
 class _TaggerModule(ExportModule):
-    def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, tags: Sequence[str]):
+    def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, tags: Sequence[str],
+                 max_text_bytes: int | None):
         if len(tags) != model.outputs[0].shape[-1]:
             raise ValueError(f"the tagger has {model.outputs[0].shape[-1]} outputs but {len(tags)} tags were given")
         tokenizer = preprocessor.tokenizer
@@ -29,10 +37,12 @@ class _TaggerModule(ExportModule):
         self.preprocessor = preprocessor
         self.tags = tf.constant(list(tags), tf.string)
         self.unknown_id = tokenizer.vocab.index("[UNK]")
+        self.max_text_bytes = text_byte_budget(max_text_bytes, preprocessor.packer.seq_length)
         self._whitespace = tf_text.WhitespaceTokenizer()
         self.tag = tf.function(self._tag, input_signature=[string_spec("text")])
 
     def _tag(self, text):
+        text = cut_texts(text, self.max_text_bytes)
         words, word_begins, word_ends = self._whitespace.tokenize_with_offsets(text)  # [batch, (words)]
         pieces = self.preprocessor.tokenizer(words.flat_values).merge_dims(1, 2)  # [all words, (pieces)]
         # A word without pieces (only control characters) stands as [UNK], as keras_bert.data.tagging.conll does.
@@ -66,7 +76,7 @@ class _TaggerModule(ExportModule):
 
 
 def export_tagger(model: keras.Model, preprocessor: BertPreprocessor, tags: Sequence[str],
-                  export_dir: str | os.PathLike) -> None:
+                  export_dir: str | os.PathLike, max_text_bytes: int | None = None) -> None:
     """Writes a text → per-word tags model (module docstring).
 
     Args:
@@ -75,6 +85,8 @@ def export_tagger(model: keras.Model, preprocessor: BertPreprocessor, tags: Sequ
       preprocessor: the `BertPreprocessor` it was trained with (vocab, lower case, max_seq_length).
       tags: tag names in tag-id order.
       export_dir: str or path, the SavedModel folder to write.
+      max_text_bytes: int, the bytes of each text that are tagged; None: `max_seq_length` ×
+        `export_module.BYTES_PER_PIECE`, which leaves every word the model tags of ordinary text unaffected.
     """
-    module = _TaggerModule(model, preprocessor, tags)
+    module = _TaggerModule(model, preprocessor, tags, max_text_bytes)
     module.save(export_dir, {"serving_default": module.tag.get_concrete_function()})

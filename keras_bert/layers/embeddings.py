@@ -4,9 +4,23 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from keras_bert.layers.numerics import float32_layer_norm, truncated_normal
+
+
+def checked_ids(ids, table_size: int, name: str, size_name: str):
+    """`ids`, asserted to lie in [0, table_size): else an InvalidArgumentError naming `name`. Unchecked, an id of -1
+    reads the table's last row (Keras wraps negative ids) and one past the end reads zeros on GPU or a clamped row
+    under XLA, silently. XLA (`jit_compile`, TPUs) drops assertions: there only the preprocessing keeps ids in range.
+    """
+    ids = tf.convert_to_tensor(ids)
+    in_range = [tf.debugging.assert_non_negative(ids, message=f"{name} holds a negative id"),
+                tf.debugging.assert_less(ids, tf.cast(table_size, ids.dtype),
+                                         message=f"{name} holds an id not below {size_name} {table_size}")]
+    with tf.control_dependencies(in_range):
+        return tf.identity(ids)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -24,8 +38,9 @@ class BertEmbeddings(keras.layers.Layer):
         dropout_rate: float in [0, 1), dropout on the output during training.
         initializer_range: float, stddev of the truncated-normal initializer.
 
-    Call: `(input_word_ids, input_type_ids)`, both int32 [batch, seq] with seq ≤ max_position_embeddings
-    → float [batch, seq, hidden] in the compute dtype.
+    Call: `(input_word_ids, input_type_ids)`, both int32 [batch, seq] with seq ≤ max_position_embeddings,
+    ids in [0, vocab_size) and [0, type_vocab_size) (else an InvalidArgumentError naming the input, see
+    `checked_ids`) → float [batch, seq, hidden] in the compute dtype.
 
     Example:
     >>> layer = BertEmbeddings(vocab_size=10, hidden_size=4, max_position_embeddings=8, type_vocab_size=2,
@@ -67,6 +82,8 @@ class BertEmbeddings(keras.layers.Layer):
         if isinstance(seq_length, int) and seq_length > self.max_position_embeddings:
             raise ValueError(f"sequence length {seq_length} exceeds max_position_embeddings "
                              f"{self.max_position_embeddings} of this BERT config")
+        input_word_ids = checked_ids(input_word_ids, self.vocab_size, "input_word_ids", "vocab_size")
+        input_type_ids = checked_ids(input_type_ids, self.type_vocab_size, "input_type_ids", "type_vocab_size")
         words = ops.cast(self.word_embeddings(input_word_ids), "float32")
         types = ops.cast(self.token_type_embeddings(input_type_ids), "float32")
         positions = ops.cast(self.position_embeddings[:seq_length], "float32")

@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from keras_bert.checkpoints import google
-from keras_bert.config import BertConfig
+from keras_bert.config import BertConfig, ConfigLike
 from keras_bert.layers.embeddings import BertEmbeddings
 from keras_bert.layers.pooler import Pooler
 from keras_bert.layers.transformer_block import TransformerBlock
@@ -27,6 +27,8 @@ class BertEncoder(keras.Model):
 
     Inputs, a dict of int32 [batch, seq] (seq ≤ `max_position_embeddings`, any length per call):
       `input_word_ids`, `input_mask` (1 = real token, 0 = padding), `input_type_ids` (segment ids).
+      An id outside [0, vocab_size) or a type id outside [0, type_vocab_size) is an InvalidArgumentError naming
+      the input (not checked under XLA, i.e. `jit_compile` and TPUs, where it would read a clamped row).
     Outputs, a dict: `sequence_output` [batch, seq, hidden], `pooled_output` [batch, hidden]
       (tanh pooler on [CLS]), `encoder_outputs` (list of `num_hidden_layers` [batch, seq, hidden]),
       `default` (= `pooled_output`). Floats are in the compute dtype of the Keras dtype policy.
@@ -95,7 +97,10 @@ class BertEncoder(keras.Model):
         return cls(**config)
 
     @classmethod
-    def from_google_checkpoint(cls, path: str | os.PathLike, config: BertConfig | None = None,
+    def from_google_checkpoint(cls, path: str | os.PathLike, config: ConfigLike | None = None,
                                **kwargs: Any) -> BertEncoder:
-        """Builds an encoder from a Google release folder or checkpoint prefix (see `keras_bert.checkpoints.google`)."""
+        """Builds an encoder from a Google release folder or checkpoint prefix (see `keras_bert.checkpoints.google`).
+
+        `config`: a BertConfig, its dict or the path of a bert_config.json; by default the folder's bert_config.json.
+        """
         return google.load_google_checkpoint(cls, path, config=config, **kwargs)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import keras
 
 from keras_bert.checkpoints import google
-from keras_bert.config import BertConfig
+from keras_bert.config import ConfigLike
 from keras_bert.models.encoder import BertEncoder
 
 
@@ -46,9 +46,10 @@ class BertTaskModel(keras.Model):
         return cls(**config)
 
     @classmethod
-    def from_google_checkpoint(cls, path: str | os.PathLike, config: BertConfig | None = None, **kwargs: Any):
+    def from_google_checkpoint(cls, path: str | os.PathLike, config: ConfigLike | None = None, **kwargs: Any):
         """Builds the model from a Google release folder or checkpoint prefix (see `keras_bert.checkpoints.google`).
 
+        `config`: a BertConfig, its dict or the path of a bert_config.json; by default the folder's bert_config.json.
         Encoder variables must all be present; head variables are loaded when the checkpoint has
         them (a fine-tuned checkpoint) and keep their initial values otherwise (a pretrained one).
         """

@@ -27,8 +27,7 @@ class PieceTokenizer:
     def __init__(self, vocab_file: str | os.PathLike, do_lower_case: bool):
         self.tokenizer = BertTokenizer(vocab_file, do_lower_case)
         self.vocab = self.tokenizer.vocab
-        # The reference's dict keeps the last id of a duplicated token.
-        self._ids = {token: i for i, token in enumerate(self.vocab)}
+        self._ids = {token: i for i, token in enumerate(self.vocab)}  # Unique but for blank lines, never looked up.
         tables = unicode_tables.build_char_tables(do_lower_case)
         self._pieces = tf.function(
             lambda texts: self.tokenizer(texts).merge_dims(1, 2),

@@ -29,15 +29,11 @@ _TOO_LONG_WORD = "x" * (_MAX_BYTES_PER_WORD + 1)  # Stands in for a word over th
 def _matchable_vocab(tokens: list[str]) -> list[str]:
     """The vocabulary as FastWordpieceTokenizer should see it, ids unchanged.
 
-    The reference keeps the last id of a duplicated token and can never emit "" or a bare "##"
-    (e.g. lines holding only U+2028 in Google's Chinese vocabulary). Such entries are replaced by
-    placeholders that no word can match, since they contain punctuation.
+    The reference can never emit "" or a bare "##" (e.g. lines holding only U+2028 in Google's Chinese
+    vocabulary). Such entries are replaced by placeholders that no word can match, since they contain
+    punctuation. (`load_vocab` refuses any other token on two lines.)
     """
-    last_id = {token: i for i, token in enumerate(tokens)}
-    return [
-        token if last_id[token] == i and token not in ("", "##") else f"[keras_bert unreachable {i}]"
-        for i, token in enumerate(tokens)
-    ]
+    return [token if token not in ("", "##") else f"[keras_bert unreachable {i}]" for i, token in enumerate(tokens)]
 
 
 class BertTokenizer(keras.layers.Layer):

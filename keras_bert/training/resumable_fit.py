@@ -5,10 +5,13 @@ Layout under `output_dir`:
 * `checkpoints/ckpt-<step>.*` — `tf.train.Checkpoint(model=..., optimizer=...)`, the full training
   state (weights, optimizer slots, `optimizer.iterations`), written every `save_checkpoints_steps`
   optimizer steps and at the end of training, the last `keep_checkpoint_max` kept;
+* `checkpoints/run_settings.json` — what defines the run (program, meaningful flags, config, data files):
+  a rerun resumes only a run with the same settings (`check_run_settings`);
 * `logs/train/` — TensorBoard scalars (the fit logs and the learning rate) at the optimizer step.
 
 Typical use (compile first, inside `strategy.scope()`)::
 
+    training.check_run_settings(output_dir, settings, write=chief)  # before any work
     initial_step = training.restore_for_resume(model, output_dir)      # 0 on a fresh start
     callbacks = training.training_callbacks(output_dir, save_checkpoints_steps)
     history = training.fit_steps(model, dataset, num_train_steps=..., steps_per_loop=...,
@@ -18,13 +21,17 @@ A run killed at any moment (SIGKILL included) and restarted with the same comman
 last checkpoint and continues from its step with the same optimizer state, losing at most
 `save_checkpoints_steps` steps. Under multi-worker training only the chief writes to `output_dir`;
 the other workers save into a scratch folder they delete right away (every worker takes part in
-saving).
+saving). Training stops with an error at the first non-finite loss, before that step is saved.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import math
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -32,8 +39,14 @@ import tensorflow as tf
 
 from keras_bert.training import distribute
 
+logger = logging.getLogger(__name__)
+
 CHECKPOINT_SUBDIR = "checkpoints"
 LOG_SUBDIR = os.path.join("logs", "train")
+RUN_SETTINGS_FILE = "run_settings.json"
+# A data file is identified by its size and the SHA-256 of its first and last MiB (all of a file up to 2 MiB):
+# cheap for corpora of gigabytes, and blind to where the file lies and when it was copied.
+_FINGERPRINT_SPAN = 1 << 20
 
 
 def checkpoint_dir(output_dir: str) -> str:
@@ -76,6 +89,105 @@ def restore_for_resume(model: keras.Model, output_dir: str) -> int:
         raise ValueError(f"training checkpoint {prefix} does not match model {model.name}: {error}. "
                          "Use a fresh output_dir for a different model.") from error
     return int(model.optimizer.iterations.numpy())
+
+
+def file_fingerprint(paths: str | Sequence[str]) -> dict[str, Any]:
+    """`{"path": paths, "bytes": total size, "sha256": ...}` of a data file (or the files, in order) for the
+    run settings; any `tf.io.gfile` path."""
+    files = [paths] if isinstance(paths, str) else list(paths)
+    digest, size = hashlib.sha256(), 0
+    for path in files:
+        file_size = tf.io.gfile.stat(path).length
+        with tf.io.gfile.GFile(path, "rb") as f:
+            digest.update(f.read(_FINGERPRINT_SPAN))
+            if file_size > 2 * _FINGERPRINT_SPAN:
+                f.seek(file_size - _FINGERPRINT_SPAN)
+            digest.update(f.read())
+        digest.update(str(file_size).encode())
+        size += file_size
+    return {"path": paths, "bytes": size, "sha256": digest.hexdigest()}
+
+
+def check_run_settings(output_dir: str, settings: Mapping[str, Any], write: bool = True) -> None:
+    """Makes sure a rerun into `output_dir` resumes only the same run.
+
+    `settings`: what defines the run, as JSON: `{"program": ..., "flags": {...}, "bert_config": {...},
+    "data_files": {flag: file_fingerprint(...)}}` (see `task_runner.run_settings`). With a training
+    checkpoint in `output_dir`, the settings recorded beside it must be these, or ValueError names each
+    difference (old → new; data files by content, wherever they lie). Without one, `settings` are recorded
+    (when `write`: the chief) for the next rerun. A checkpoint of an older version, without recorded settings,
+    resumes with a warning.
+    """
+    path = os.path.join(checkpoint_dir(output_dir), RUN_SETTINGS_FILE)
+    settings = json.loads(json.dumps(settings))  # as it reads back: tuples become lists
+    checkpoint = latest_checkpoint(output_dir)
+    if checkpoint is None:
+        if write:
+            tf.io.gfile.makedirs(checkpoint_dir(output_dir))
+            with tf.io.gfile.GFile(path, "w") as f:
+                f.write(json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        return
+    if not tf.io.gfile.exists(path):
+        logger.warning("training checkpoint %s has no %s (written by an older version): resuming it without "
+                       "checking that it is the same run", checkpoint, RUN_SETTINGS_FILE)
+        return
+    with tf.io.gfile.GFile(path) as f:
+        recorded = json.loads(f.read())
+    differences = _setting_differences(recorded, settings)
+    if differences:
+        raise ValueError(
+            f"--output_dir {output_dir} holds training checkpoint {checkpoint} of another run, which this one "
+            "would resume; it differs in:\n  " + "\n  ".join(differences) + "\n"
+            f"Start fresh with another --output_dir or by deleting {checkpoint_dir(output_dir)}, or rerun with "
+            f"the settings of {path} to resume.")
+
+
+def _setting_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """`what: old → new` for each setting that differs."""
+    differences = []
+    if old.get("program") != new.get("program"):
+        differences.append(f"program: {old.get('program')} → {new.get('program')}")
+    for section, label in (("flags", "--{}"), ("bert_config", "bert_config {}")):
+        old_values, new_values = old.get(section, {}), new.get(section, {})
+        for name in sorted(set(old_values) | set(new_values)):
+            before, after = old_values.get(name, "(unset)"), new_values.get(name, "(unset)")
+            if before != after:
+                differences.append(f"{label.format(name)}: {before!r} → {after!r}")
+    old_files, new_files = old.get("data_files", {}), new.get("data_files", {})
+    for name in sorted(set(old_files) | set(new_files)):
+        before, after = old_files.get(name), new_files.get(name)
+        if _content(before) != _content(after):
+            differences.append(f"--{name} data: {_described_file(before)} → {_described_file(after)}")
+    return differences
+
+
+def _content(fingerprint: Mapping[str, Any] | None) -> tuple | None:
+    return None if fingerprint is None else (fingerprint["bytes"], fingerprint["sha256"])
+
+
+def _described_file(fingerprint: Mapping[str, Any] | None) -> str:
+    if fingerprint is None:
+        return "(none)"
+    return f"{fingerprint['path']} ({fingerprint['bytes']} bytes, sha256 {fingerprint['sha256'][:12]}…)"
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training with ValueError naming the optimizer step at the first NaN or infinite loss, before
+    `StepCheckpoint` saves that step: the newest checkpoint stays the last good one."""
+
+    def __init__(self, output_dir: str):
+        super().__init__()
+        self.output_dir = os.fspath(output_dir)
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = [f"{name} = {float(value)}" for name, value in (logs or {}).items()
+               if name.endswith("loss") and not math.isfinite(float(value))]
+        if bad:
+            step = int(self.model.optimizer.iterations.numpy())
+            kept = latest_checkpoint(self.output_dir) or "none (no checkpoint was saved yet)"
+            raise ValueError(f"training stopped at step {step}: the loss is not finite ({', '.join(bad)}); this "
+                             f"step is not saved, the last good training checkpoint is {kept}. Look for bad labels "
+                             "or inputs, or lower --learning_rate.")
 
 
 class StepCheckpoint(keras.callbacks.Callback):
@@ -207,14 +319,14 @@ class StepLogger(keras.callbacks.Callback):
 
 def training_callbacks(output_dir: str, save_checkpoints_steps: int, keep_checkpoint_max: int = 5,
                        log_every_steps: int | None = None) -> list[keras.callbacks.Callback]:
-    """The callbacks of a resumable run: `[StepCheckpoint, StepLogger]`.
+    """The callbacks of a resumable run: `[StopOnNonFiniteLoss, StepCheckpoint, StepLogger]`.
 
     `log_every_steps` defaults to `min(100, save_checkpoints_steps)`; TensorBoard logs go to
     `output_dir/logs/train`. Pass them to `fit_steps` (or `model.fit`) together with
     `restore_for_resume` before training.
     """
     every = log_every_steps or min(100, save_checkpoints_steps)
-    return [StepCheckpoint(output_dir, save_checkpoints_steps, keep_checkpoint_max),
+    return [StopOnNonFiniteLoss(output_dir), StepCheckpoint(output_dir, save_checkpoints_steps, keep_checkpoint_max),
             StepLogger(os.path.join(os.fspath(output_dir), LOG_SUBDIR), every)]
 
 

@@ -16,24 +16,35 @@ import logging
 import os
 import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from keras_bert.checkpoints.google import save_google_checkpoint
+from keras_bert.checkpoints.google import assign_checkpoint, model_entries, resolve_checkpoint, save_google_checkpoint
 from keras_bert.config import BertConfig
 from keras_bert.models.pretrainer import BertPretrainer
-from keras_bert.tokenization.vocab import load_vocab
+from keras_bert.tokenization.vocab import check_vocab_matches_config
 from keras_bert.training import distribute, optimization, outputs, resumable_fit
 
 logger = logging.getLogger(__name__)
 
+# Flags that change how, where, or what else a run computes, never what it trains: a rerun that changes them
+# resumes the run in its --output_dir. (More epochs or steps train the same run further, as the reference's
+# Estimator did; data and config files count by their content, in `run_settings`.)
+RESUME_NEUTRAL_FLAGS = frozenset({
+    "output_dir", "do_train", "do_eval", "do_predict", "eval_batch_size", "predict_batch_size", "max_eval_steps",
+    "save_checkpoints_steps", "keep_checkpoint_max", "iterations_per_loop", "log_every_steps", "verbose",
+    "num_train_epochs", "num_train_steps", "strategy", "tpu", "mixed_precision", "jit_compile",
+    "steps_per_execution", "bert_config_file", "eval_file", "predict_file",
+})
+
 
 def load_bert_config(bert_config_file: str, max_seq_length: int, vocab_file: str | None = None) -> BertConfig:
     """Reads `--bert_config_file`; `--max_seq_length` beyond its position embeddings is an error (as the reference),
-    and so is a `vocab_file`, when given, whose size is not the config's `vocab_size`."""
+    and so is a `vocab_file`, when given, with more tokens than the config's `vocab_size` (fewer: a warning)."""
     if not bert_config_file:
         raise ValueError("--bert_config_file is required")
     if not os.path.exists(bert_config_file):
@@ -43,10 +54,7 @@ def load_bert_config(bert_config_file: str, max_seq_length: int, vocab_file: str
         raise ValueError(f"--max_seq_length {max_seq_length} exceeds max_position_embeddings "
                          f"{config.max_position_embeddings} of {bert_config_file}")
     if vocab_file:
-        vocab_size = len(load_vocab(vocab_file))
-        if vocab_size != config.vocab_size:
-            raise ValueError(f"--vocab_file {vocab_file} has {vocab_size} tokens but vocab_size in "
-                             f"--bert_config_file {bert_config_file} is {config.vocab_size}")
+        check_vocab_matches_config(vocab_file, config, bert_config_file)
     return config
 
 
@@ -75,10 +83,21 @@ def set_up_run(strategy: str = "default", mixed_precision: str = "none", tpu: st
 
 
 def build_model(model_class: type, config: BertConfig, init_checkpoint: str | None,
-                strategy: tf.distribute.Strategy, **model_kwargs: Any) -> keras.Model:
+                strategy: tf.distribute.Strategy, fine_tuned_for: outputs.TaskInfo | None = None,
+                **model_kwargs: Any) -> keras.Model:
     """`model_class(config, **model_kwargs)` in the strategy's scope, loaded from `--init_checkpoint` if given
-    (a pretrained checkpoint gets a fresh task head; a fine-tuned one brings its head)."""
+    (a pretrained checkpoint gets a fresh task head; a fine-tuned one brings its head).
+
+    `fine_tuned_for`: the task of a run that evaluates or predicts without training, whose `init_checkpoint` must
+    then be a model fine-tuned for it (`check_fine_tuned_checkpoint`) rather than start a random head.
+    """
     with strategy.scope():
+        if init_checkpoint and fine_tuned_for is not None:
+            model = model_class(config, **model_kwargs)
+            prefix = check_fine_tuned_checkpoint(model, init_checkpoint, fine_tuned_for)
+            assign_checkpoint(model, prefix)
+            logger.info("%s loaded from fine-tuned checkpoint %s", model_class.__name__, prefix)
+            return model
         if init_checkpoint:
             model = model_class.from_google_checkpoint(init_checkpoint, config=config, **model_kwargs)
             logger.info("%s initialized from Google checkpoint %s", model_class.__name__, init_checkpoint)
@@ -87,6 +106,59 @@ def build_model(model_class: type, config: BertConfig, init_checkpoint: str | No
         level = logging.INFO if model_class is BertPretrainer else logging.WARNING
         logger.log(level, "no --init_checkpoint: %s starts from random weights", model_class.__name__)
         return model_class(config, **model_kwargs)
+
+
+def check_fine_tuned_checkpoint(model: keras.Model, init_checkpoint: str, task: outputs.TaskInfo) -> str:
+    """Checks that `init_checkpoint` holds `model`'s task head, of `model`'s size, and that the `task_info.json`
+    beside it, when there is one (a fine-tuning --output_dir), describes `task`: same kind of model, labels and
+    casing. Returns the checkpoint prefix; ValueError naming the checkpoint and what differs."""
+    prefix, folder = resolve_checkpoint(init_checkpoint)
+    if os.path.isfile(os.path.join(folder, outputs.TASK_INFO_FILE)):
+        _check_same_task(prefix, outputs.TaskInfo.read(folder), task)
+    shapes = dict(tf.train.list_variables(prefix))
+    head = [entry for entry in model_entries(model) if not entry.required]
+    missing = [entry.name for entry in head if entry.name not in shapes]
+    if missing:
+        raise ValueError(f"--init_checkpoint {prefix} has no task head ({', '.join(missing)}): evaluating or "
+                         f"predicting without --do_train needs a model fine-tuned for {task.task_name} (a "
+                         "fine-tuning --output_dir), or add --do_train")
+    for entry in head:
+        expected = list(entry.to_google(np.zeros(entry.variable.shape, "float32")).shape)
+        if list(shapes[entry.name]) != expected:
+            raise ValueError(f"--init_checkpoint {prefix} has a task head of another size ({entry.name} "
+                             f"{list(shapes[entry.name])}, {task.task_name} needs {expected}: "
+                             f"{_outputs_described(task)}): it was fine-tuned for another task or label list")
+    return prefix
+
+
+def _check_same_task(prefix: str, recorded: outputs.TaskInfo, task: outputs.TaskInfo) -> None:
+    source = f"--init_checkpoint {prefix} (see {outputs.TASK_INFO_FILE} beside it)"
+    if recorded.task != task.task:
+        raise ValueError(f"{source} is a {recorded.task} model, not a {task.task}")
+    if (recorded.labels, recorded.is_regression) != (task.labels, task.is_regression):
+        raise ValueError(f"{source} was fine-tuned for {recorded.task_name} with {_outputs_described(recorded)}, "
+                         f"but {task.task_name} has {_outputs_described(task)}")
+    if recorded.do_lower_case != task.do_lower_case:
+        raise ValueError(f"--do_lower_case={task.do_lower_case} but {source} was fine-tuned with "
+                         f"do_lower_case={recorded.do_lower_case}")
+
+
+def _outputs_described(task: outputs.TaskInfo) -> str:
+    if task.is_regression:
+        return "one regression score"
+    return f"{len(task.labels)} labels {list(task.labels)}" if task.labels else f"{task.num_outputs} outputs"
+
+
+def run_settings(program: str, arguments: Mapping[str, Any], config: BertConfig,
+                 data_files: Mapping[str, str | Sequence[str]], neutral_flags: Iterable[str] = ()) -> dict[str, Any]:
+    """What defines a training run, for `resumable_fit.check_run_settings`: the program, its arguments (flags)
+    but those in `RESUME_NEUTRAL_FLAGS` and `neutral_flags`, the BERT config, and `data_files` ({flag: the file(s)
+    it names or stands for, e.g. {"data_dir": ".../train.tsv"}}) by content (`resumable_fit.file_fingerprint`)."""
+    left_out = RESUME_NEUTRAL_FLAGS | set(neutral_flags) | set(data_files)
+    return {"program": program,
+            "flags": {name: value for name, value in arguments.items() if name not in left_out},
+            "bert_config": config.to_dict(),
+            "data_files": {name: resumable_fit.file_fingerprint(paths) for name, paths in data_files.items()}}
 
 
 def num_train_steps(num_examples: int, train_batch_size: int, num_train_epochs: float) -> int:
@@ -158,7 +230,7 @@ def train(model: keras.Model, dataset: Any, output_dir: str, *, num_train_steps:
             model, dataset, num_train_steps=num_train_steps, steps_per_loop=save_checkpoints_steps,
             initial_step=initial_step, callbacks=callbacks, steps_per_execution=steps_per_execution,
             verbose=verbose, shuffle=False)
-    return TrainingRun(history, callbacks[1].records)
+    return TrainingRun(history, callbacks[-1].records)  # the StepLogger
 
 
 def fine_tune(model: keras.Model, dataset: tf.data.Dataset, loss: Any, strategy: tf.distribute.Strategy,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.checkpoints.google import save_google_checkpoint
+from keras_bert.checkpoints.google import resolve_checkpoint, save_google_checkpoint
 from keras_bert.config import BertConfig
 from keras_bert.models.classifier import BertClassifier
 from keras_bert.models.encoder import BertEncoder
@@ -155,3 +155,69 @@ def test_a_model_without_google_names_is_refused(tmp_path):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(TypeError, match="no Google checkpoint layout for Sequential"):
         save_google_checkpoint(model, str(tmp_path / "bert_model.ckpt"))
+
+
+def test_config_may_be_a_bert_config_json_path_or_a_dict(release, tmp_path):
+    """`config="x.json"` used to fail with AttributeError: 'str' object has no attribute 'items'."""
+    folder, arrays = release
+    config_file = tmp_path / "renamed_config.json"
+    CONFIG.to_json_file(config_file)
+    for config in (str(config_file), config_file, CONFIG.to_dict(), CONFIG):
+        encoder = BertEncoder.from_google_checkpoint(str(folder / "bert_model.ckpt"), config=config)
+        assert encoder.bert_config == CONFIG
+    np.testing.assert_array_equal(encoder.embeddings.word_embeddings.embeddings.numpy(),
+                                  arrays["bert/embeddings/word_embeddings"])
+    with pytest.raises(FileNotFoundError, match="BERT config file not found: .*nope.json"):
+        BertEncoder.from_google_checkpoint(str(folder), config=str(tmp_path / "nope.json"))
+    with pytest.raises(ValueError, match=f"BERT config file {folder} is a folder"):
+        BertEncoder.from_google_checkpoint(str(folder), config=str(folder))
+    with pytest.raises(TypeError, match="expected a BertConfig, a dict or the path of a bert_config.json, got int"):
+        BertEncoder.from_google_checkpoint(str(folder), config=3)
+
+
+def _cut_in_half(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_truncated_data_shard_names_the_checkpoint(release, tmp_path):
+    """A half-copied shard used to raise a bare `IndexError: Read less bytes than requested`."""
+    _, arrays = release
+    prefix = write_reference_checkpoint(tmp_path / "cut", arrays, CONFIG)
+    _cut_in_half(next((tmp_path / "cut").glob("bert_model.ckpt.data-*")))
+    with pytest.raises(ValueError, match=f"checkpoint {prefix} is truncated or corrupt: variable .* cannot be "
+                                         "read from its data files"):
+        BertEncoder.from_google_checkpoint(str(tmp_path / "cut"))
+
+
+def test_missing_data_shard_and_truncated_index_name_the_checkpoint(release, tmp_path):
+    _, arrays = release
+    prefix = write_reference_checkpoint(tmp_path / "no_data", arrays, CONFIG)
+    next((tmp_path / "no_data").glob("bert_model.ckpt.data-*")).unlink()
+    with pytest.raises(ValueError, match=f"checkpoint {prefix} is truncated or corrupt"):
+        BertEncoder.from_google_checkpoint(prefix)
+    prefix = write_reference_checkpoint(tmp_path / "cut_index", arrays, CONFIG)
+    _cut_in_half(tmp_path / "cut_index" / "bert_model.ckpt.index")
+    with pytest.raises(ValueError, match=f"cannot read checkpoint {prefix}"):
+        BertEncoder.from_google_checkpoint(prefix)
+
+
+def test_resolve_checkpoint_takes_a_folder_a_prefix_or_one_of_its_files(release, tmp_path):
+    folder, arrays = release
+    prefix = str(folder / "bert_model.ckpt")
+    data_file = str(next(folder.glob("bert_model.ckpt.data-*")))
+    for path in (folder, str(folder), prefix, prefix + ".index", data_file):
+        assert resolve_checkpoint(path) == (prefix, str(folder))
+    single = tmp_path / "estimator_dir"  # e.g. model.ckpt-1000 without a `checkpoint` file
+    write_reference_checkpoint(single, arrays)
+    for name in single.glob("bert_model.ckpt.*"):
+        name.rename(single / name.name.replace("bert_model.ckpt", "model.ckpt-1000"))
+    assert resolve_checkpoint(single) == (str(single / "model.ckpt-1000"), str(single))
+    write_reference_checkpoint(tmp_path / "other", arrays)
+    for name in (tmp_path / "other").glob("bert_model.ckpt.*"):
+        name.rename(single / name.name.replace("bert_model.ckpt", "model.ckpt-2000"))
+    with pytest.raises(FileNotFoundError, match="holds several checkpoints \\(model.ckpt-1000.index, "
+                                                "model.ckpt-2000.index\\) .*pass the prefix of one"):
+        resolve_checkpoint(single)
+    with pytest.raises(FileNotFoundError, match="BERT checkpoint not found: .*bert_model.ckpt-5 "):
+        resolve_checkpoint(folder / "bert_model.ckpt-5")

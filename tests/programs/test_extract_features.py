@@ -96,3 +96,5 @@ def test_program_flags_and_errors(release, uncased_vocab, tmp_path):
     empty.write_text("", encoding="utf-8")
     with pytest.raises(ValueError, match=r"empty\.txt: file is empty"):
         extract_features(str(empty), layers="-1", **kwargs)
+    with pytest.raises(ValueError, match=r"--batch_size must be >= 1, got 0"):
+        extract_features(str(input_file), batch_size=0, **kwargs)

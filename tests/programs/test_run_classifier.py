@@ -19,6 +19,7 @@ from keras_bert.checkpoints.google import read_checkpoint_arrays
 from keras_bert.data.classification.glue import get_task
 from keras_bert.files import DataFileError
 from keras_bert.tokenization.preprocessor import BertPreprocessor
+from keras_bert.training import outputs
 from support.configs import tiny_config
 from support.google_checkpoints import reference_variable_shapes, write_random_release
 from support.multi_worker import run_two_workers
@@ -223,6 +224,119 @@ def test_rerun_resumes_from_the_training_checkpoint(shared_data, uncased_vocab, 
     assert tf.train.latest_checkpoint(tmp_path / "out" / "checkpoints").endswith("ckpt-6")
     second = read_checkpoint_arrays(str(tmp_path / "out" / "bert_model.ckpt"))
     assert not np.array_equal(first["output_weights"], second["output_weights"])
+
+
+def test_rerun_that_changes_the_run_is_refused_naming_each_change(shared_data, uncased_vocab, tiny_config_file,
+                                                                  tmp_path, caplog):
+    """A rerun into an --output_dir with a training checkpoint resumes it only when it is the same run: another
+    learning rate, config, starting checkpoint or training data is an error before any work, and nothing trains."""
+    data = tmp_path / "sst2"
+    data.mkdir()
+    _subset(shared_data / "glue/SST-2/train.tsv", data / "train.tsv", 48)
+    _subset(shared_data / "glue/SST-2/dev.tsv", data / "dev.tsv", 8)
+    out = tmp_path / "out"
+    kwargs = dict(task_name="sst-2", data_dir=str(data), vocab_file=str(uncased_vocab),
+                  bert_config_file=tiny_config_file, output_dir=str(out), do_train=True, max_seq_length=16,
+                  train_batch_size=16, num_train_epochs=1.0, save_checkpoints_steps=2)
+    run_classifier(**kwargs)  # 3 steps: checkpoints 2 and 3
+    relu_config = tmp_path / "relu" / "bert_config.json"
+    relu_config.parent.mkdir()
+    TINY.replace(hidden_act="relu").to_json_file(relu_config)
+    _subset(shared_data / "glue/SST-2/train.tsv", data / "train.tsv", 64)
+    other_checkpoint = str(tmp_path / "fine_tuned" / "bert_model.ckpt")
+    with pytest.raises(ValueError) as refused:
+        run_classifier(**kwargs | {"learning_rate": 1e-3, "bert_config_file": str(relu_config),
+                                   "init_checkpoint": other_checkpoint})
+    message = str(refused.value)
+    assert message.startswith(f"--output_dir {out} holds training checkpoint {out / 'checkpoints' / 'ckpt-3'} of "
+                              "another run, which this one would resume; it differs in:\n")
+    for change in ("--init_checkpoint: None → " + repr(other_checkpoint), "--learning_rate: 5e-05 → 0.001",
+                   "bert_config hidden_act: 'gelu' → 'relu'", f"--data_dir data: {data / 'train.tsv'} ("):
+        assert f"\n  {change}" in message, change
+    assert f"another --output_dir or by deleting {out / 'checkpoints'}" in message
+    assert tf.train.latest_checkpoint(out / "checkpoints").endswith("ckpt-3")  # nothing trained
+
+    # Flags that do not change the run leave it resumable: the finished run is evaluated as it is.
+    _subset(shared_data / "glue/SST-2/train.tsv", data / "train.tsv", 48)
+    with caplog.at_level("INFO", logger="keras_bert.training.task_runner"):
+        result = run_classifier(**kwargs | {"do_eval": True, "eval_batch_size": 4, "save_checkpoints_steps": 3,
+                                            "jit_compile": False, "steps_per_execution": 1})
+    assert "resuming from step 3 of" in caplog.text
+    assert result["eval"]["global_step"] == 3
+
+
+def test_eval_only_needs_the_fine_tuned_model_of_its_task(shared_data, uncased_vocab, tmp_path):
+    """Without --do_train the checkpoint's head is the model: a pretrained checkpoint (no head) or one fine-tuned
+    for another label set would evaluate a random or foreign head."""
+    data = tmp_path / "sst2"
+    data.mkdir()
+    _subset(shared_data / "glue/SST-2/dev.tsv", data / "dev.tsv", 8)
+    pretrained = tmp_path / "pretrained"
+    write_random_release(pretrained, TINY, seed=4, head="pretraining")
+    kwargs = dict(task_name="sst-2", data_dir=str(data), vocab_file=str(uncased_vocab),
+                  bert_config_file=str(pretrained / "bert_config.json"), output_dir=str(tmp_path / "out"),
+                  do_eval=True, max_seq_length=16)
+    with pytest.raises(ValueError, match=r"--init_checkpoint .*pretrained/bert_model\.ckpt has no task head "
+                                         r"\(output_weights, output_bias\)"):
+        run_classifier(init_checkpoint=str(pretrained), **kwargs)
+    rte = tmp_path / "rte"  # a fine-tuning --output_dir of RTE: two labels too, but others
+    write_random_release(rte, TINY, seed=5, head="classifier", num_labels=2)
+    outputs.TaskInfo(outputs.CLASSIFIER, "rte", True, 16, ["entailment", "not_entailment"]).write(rte)
+    with pytest.raises(ValueError, match=r"was fine-tuned for rte with 2 labels \['entailment', 'not_entailment'\], "
+                                         r"but sst-2 has 2 labels \['0', '1'\]"):
+        run_classifier(init_checkpoint=str(rte / "bert_model.ckpt"), **kwargs)
+    assert not (tmp_path / "out" / "eval_results.txt").exists()
+
+
+def test_non_finite_labels_and_losses_stop_the_run(shared_data, uncased_vocab, tiny_config_file, tmp_path):
+    sts = tmp_path / "sts-b"
+    sts.mkdir()
+    (sts / "train.tsv").write_text("index\tsentence1\tsentence2\tscore\n0\ta cat\ta dog\t3.5\n"
+                                   "1\ta man\ta car\tnan\n", encoding="utf-8")
+    kwargs = dict(vocab_file=str(uncased_vocab), bert_config_file=tiny_config_file, do_train=True,
+                  max_seq_length=16, train_batch_size=16, save_checkpoints_steps=2)
+    with pytest.raises(DataFileError, match=r"train\.tsv, line 3: regression label 'nan' is not a finite number"):
+        run_classifier(task_name="sts-b", data_dir=str(sts), output_dir=str(tmp_path / "sts_out"), **kwargs)
+
+    # A learning rate that blows the weights up after one step: training stops at the first non-finite loss with an
+    # error naming the step, keeping the last good checkpoint; no model is written.
+    data = tmp_path / "sst2"
+    data.mkdir()
+    _subset(shared_data / "glue/SST-2/train.tsv", data / "train.tsv", 96)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"training stopped at step 2: the loss is not finite \(loss = nan\); this "
+                                         r"step is not saved, the last good training checkpoint is .*ckpt-1\."):
+        run_classifier(task_name="sst-2", data_dir=str(data), output_dir=str(out), learning_rate=1e30, seed=0,
+                       num_train_epochs=1.0, **kwargs | {"save_checkpoints_steps": 1})
+    assert tf.train.latest_checkpoint(out / "checkpoints").endswith("ckpt-1")
+    assert not (out / "model.keras").exists() and not (out / "bert_model.ckpt.index").exists()
+
+
+def test_arguments_and_flags_are_checked_before_any_work(uncased_vocab, tiny_config_file, tmp_path):
+    kwargs = dict(task_name="sst-2", data_dir=str(tmp_path / "no_data"), vocab_file=str(uncased_vocab),
+                  bert_config_file=tiny_config_file, output_dir=str(tmp_path / "out"), do_train=True)
+    with pytest.raises(TypeError, match=r"run_classifier: do_train must be a bool, got the str 'False'"):
+        run_classifier(**kwargs | {"do_train": "False"})
+    with pytest.raises(TypeError, match=r"run_classifier: max_seq_length must be an int, got the str '32'"):
+        run_classifier(**kwargs | {"max_seq_length": "32"})
+    for name, value, requirement in [("train_batch_size", 0, ">= 1"), ("eval_batch_size", 0, ">= 1"),
+                                     ("predict_batch_size", -1, ">= 1"), ("max_seq_length", 2, ">= 3"),
+                                     ("num_train_epochs", 0.0, "a positive finite number"),
+                                     ("num_train_epochs", -1, "a positive finite number"),
+                                     ("warmup_proportion", 1.5, r"within \[0, 1\]"),
+                                     ("warmup_proportion", -0.1, r"within \[0, 1\]")]:
+        with pytest.raises(ValueError, match=rf"--{name} must be {requirement}.*, got {value}"):
+            run_classifier(**kwargs | {name: value})
+    a_file = tmp_path / "a_file"
+    a_file.write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"--output_dir must be a folder \(created if missing\), not a file, got "
+                                         r"'.*a_file'"):
+        run_classifier(**kwargs | {"output_dir": str(a_file)})
+    assert not (tmp_path / "out").exists()
+    run = _run_program(["--task_name=sst-2", f"--data_dir={tmp_path}", f"--vocab_file={uncased_vocab}",
+                        f"--bert_config_file={tiny_config_file}", "--do_train", "--do_eval", "--eval_batch_size=0",
+                        f"--output_dir={tmp_path / 'out'}"])
+    assert run.returncode != 0 and "ValueError: --eval_batch_size must be >= 1, got 0" in run.stderr
 
 
 TWO_WORKERS = textwrap.dedent("""

@@ -169,3 +169,10 @@ def test_bad_input(tmp_path, uncased_vocab, release):
     with pytest.raises(ValueError, match=r"train\.json.*question 'bridge-mayor': missing key 'is_impossible'"):
         run_squad(do_train=True, train_file=_write(tmp_path / "train.json", data), version_2_with_negative=True,
                   **kwargs)
+    # Predicting without training needs a model fine-tuned for SQuAD, not a pretrained one with a random head.
+    predict_file = _write(tmp_path / "dev.json", squad_json(False))
+    with pytest.raises(ValueError, match=r"--init_checkpoint .*bert_model\.ckpt has no task head "
+                                         r"\(cls/squad/output_weights, cls/squad/output_bias\)"):
+        run_squad(do_predict=True, predict_file=predict_file, init_checkpoint=str(release), **kwargs)
+    with pytest.raises(ValueError, match=r"--doc_stride must be >= 1, got 0"):
+        run_squad(do_train=True, train_file="x.json", **kwargs | {"doc_stride": 0})

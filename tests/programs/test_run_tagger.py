@@ -15,7 +15,7 @@ from keras_bert.data.tagging import conll
 from keras_bert.files import DataFileError
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
 from support.configs import tiny_config
-from support.google_checkpoints import reference_variable_shapes
+from support.google_checkpoints import reference_variable_shapes, write_random_release
 from support.programs import run_program
 
 TINY = tiny_config(hidden_size=64, intermediate_size=128, max_position_embeddings=32)
@@ -122,6 +122,12 @@ def test_tagger_learns_and_writes_conll_predictions(tmp_path, uncased_vocab):
                        init_checkpoint=str(out / "bert_model.ckpt"), label_list=",".join(result["labels"]),
                        do_eval=True, max_seq_length=24)
     assert again["eval"]["eval_f1"] == pytest.approx(result["eval"]["eval_f1"])
+    # The same labels in another order would read every prediction as another label.
+    with pytest.raises(ValueError, match=r"task_info\.json beside it\) was fine-tuned for ner with 7 labels \['O', "):
+        run_tagger(vocab_file=str(uncased_vocab), bert_config_file=str(config_file),
+                   output_dir=str(tmp_path / "again"), eval_file=str(tmp_path / "dev.txt"),
+                   init_checkpoint=str(out / "bert_model.ckpt"), label_list=",".join(reversed(result["labels"])),
+                   do_eval=True, max_seq_length=24)
 
 
 def test_bad_label_names_file_and_line(tmp_path, uncased_vocab):
@@ -138,3 +144,9 @@ def test_bad_label_names_file_and_line(tmp_path, uncased_vocab):
         run_tagger(vocab_file=str(uncased_vocab), bert_config_file=str(config_file), output_dir=str(tmp_path / "o"),
                    train_file=str(tmp_path / "train.txt"), eval_file=str(tmp_path / "dev.txt"), do_train=True,
                    do_eval=True, max_seq_length=16, train_batch_size=2, num_train_epochs=1.0)
+    pretrained = tmp_path / "pretrained"  # no tagging head: evaluating it would score a random head
+    write_random_release(pretrained, TINY, head="pretraining")
+    with pytest.raises(ValueError, match=r"pretrained/bert_model\.ckpt has no task head \(output_weights, "):
+        run_tagger(vocab_file=str(uncased_vocab), bert_config_file=str(config_file), output_dir=str(tmp_path / "o"),
+                   init_checkpoint=str(pretrained), eval_file=str(tmp_path / "dev.txt"), label_list="O,B-LOC",
+                   do_eval=True, max_seq_length=16)

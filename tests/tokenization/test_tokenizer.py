@@ -169,15 +169,31 @@ def test_rank_other_than_one_is_an_error(uncased_vocab):
         BertTokenizer(uncased_vocab, True)(tf.constant([["a"]]))
 
 
-def test_duplicate_and_blank_vocab_lines_keep_reference_ids(tmp_path):
-    """The reference maps a duplicated token to its last line and never emits a blank token."""
+def test_duplicate_vocab_tokens_are_an_error_naming_token_and_lines(tmp_path):
+    """The reference silently maps a duplicated token to its last line; here it is an error."""
     vocab = tmp_path / "vocab.txt"
-    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n\n##\nworld\nhello\n##s\n\u2028\n")
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n\n##\nworld\nhello \n##s\n\u2028\n[SEP]\nhello\n")
+    with pytest.raises(ValueError, match=r"vocabulary file .*vocab\.txt has 2 duplicate token\(s\): "
+                                         r"'\[SEP\]' on lines 4, 12; 'hello' on lines 5, 9, 13; "
+                                         "each token must be on one line only"):
+        BertTokenizer(vocab, True)
+
+
+def test_blank_vocab_lines_keep_reference_ids(tmp_path):
+    """Blank lines (also several, and lines of only U+2028) and a bare "##" keep their ids and never match,
+    as in the reference."""
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n\n##\nworld\n\n##s\n\u2028\n")
     oracle = reference_tokenizer(vocab, True)
     texts = ["hello worlds", "hello \u2028 ## x", "HELLO"]
     expected = [oracle.convert_tokens_to_ids(oracle.tokenize(t)) for t in texts]
-    assert expected[0] == [8, 7, 9]
+    assert expected[0] == [4, 7, 9]
     assert our_ids(BertTokenizer(vocab, True), texts) == expected
+
+
+def test_real_vocabularies_load(uncased_vocab, chinese_vocab):
+    assert BertTokenizer(uncased_vocab, True).get_special_tokens_dict()["vocab_size"] == 30522
+    assert BertTokenizer(chinese_vocab, True).get_special_tokens_dict()["vocab_size"] == 21128
 
 
 def test_get_config_round_trip(uncased_vocab):

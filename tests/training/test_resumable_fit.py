@@ -1,6 +1,10 @@
-"""keras_bert.training.resumable_fit: step checkpoints, resume with the optimizer state, TensorBoard logs, and a
-real run_pretraining process killed with SIGKILL and restarted with the same command."""
+"""keras_bert.training.resumable_fit: step checkpoints, resume with the optimizer state, TensorBoard logs, a
+real run_pretraining process killed with SIGKILL and restarted with the same command, a stop at the first
+non-finite loss, and the run settings that a resumed run must share."""
+import json
+import logging
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -17,7 +21,8 @@ TINY = tiny_config(vocab_size=60, num_hidden_layers=1, max_position_embeddings=3
 BATCH, SEQ, P = 4, 16, 3
 
 
-def _dataset():
+def _dataset(nan_from_row=None):
+    """32 random pretraining examples, repeated; from `nan_from_row` on their masked-LM weights are NaN."""
     rng = np.random.default_rng(0)
     n = 32
     x = {"input_word_ids": rng.integers(5, 60, (n, SEQ)).astype("int32"),
@@ -26,6 +31,8 @@ def _dataset():
     y = {"masked_lm_ids": rng.integers(5, 60, (n, P)).astype("int32"),
          "masked_lm_weights": np.ones((n, P), "float32"),
          "next_sentence_labels": rng.integers(0, 2, (n,)).astype("int32")}
+    if nan_from_row is not None:
+        y["masked_lm_weights"][nan_from_row:] = np.nan
     return tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(BATCH, drop_remainder=True)
 
 
@@ -62,7 +69,7 @@ def test_checkpoints_every_n_steps_keep_last_and_resume_with_optimizer_state(tmp
     kept = tf.train.get_checkpoint_state(training.checkpoint_dir(str(tmp_path))).all_model_checkpoint_paths
     assert [int(p.rsplit("-", 1)[1]) for p in kept] == [9, 10]
     # Step logger: the first step, then each multiple of 2, in memory and as TensorBoard events.
-    records = callbacks[1].records
+    records = callbacks[-1].records
     assert [r["step"] for r in records] == [1, 2, 4, 6, 8, 10]
     assert {"loss", "masked_lm_loss", "next_sentence_accuracy", "learning_rate"} <= set(records[0])
     events = os.listdir(tmp_path / training.LOG_SUBDIR)
@@ -186,3 +193,95 @@ def test_step_logger_records_means_over_each_interval_not_since_the_epoch_began(
     expected = [batch_losses[0], np.mean(batch_losses[1:3]), np.mean(batch_losses[3:6]),
                 np.mean(batch_losses[6:9]), np.mean(batch_losses[9:12])]
     np.testing.assert_allclose([r["loss"] for r in logger.records], expected, rtol=1e-4)
+
+
+def test_a_non_finite_loss_stops_training_before_its_step_is_saved(tmp_path):
+    """Rows 16 on have NaN weights, so step 5 (rows 16-19) has a NaN loss and NaN gradients: training stops there
+    with an error naming the step, and the newest checkpoint stays step 4's, finite."""
+    model = _compiled_model(10)
+    with pytest.raises(ValueError, match=r"training stopped at step 5: the loss is not finite \(.*loss = nan.*\); "
+                                         r"this step is not saved, the last good training checkpoint is .*ckpt-4\."):
+        training.fit_steps(model, _dataset(nan_from_row=16), num_train_steps=10, steps_per_loop=2,
+                           callbacks=training.training_callbacks(str(tmp_path), 2), verbose=0)
+    kept = tf.train.get_checkpoint_state(training.checkpoint_dir(str(tmp_path))).all_model_checkpoint_paths
+    assert [int(p.rsplit("-", 1)[1]) for p in kept] == [2, 4]
+    restored = _compiled_model(10)
+    assert training.restore_for_resume(restored, str(tmp_path)) == 4
+    assert all(np.isfinite(weight.numpy()).all() for weight in restored.weights)
+
+
+def _save_a_checkpoint(output_dir, step=3):
+    state = tf.train.Checkpoint(step=tf.Variable(step))
+    tf.train.CheckpointManager(state, training.checkpoint_dir(output_dir), max_to_keep=1).save(checkpoint_number=step)
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_rerun_resumes_only_the_run_with_the_same_settings(tmp_path):
+    out = str(tmp_path / "out")
+    train_file = _write(tmp_path / "data" / "train.tsv", "good\t1\n")
+    settings = {"program": "run_x", "flags": {"learning_rate": 5e-05, "seed": None, "label_list": ("a", "b")},
+                "bert_config": {"hidden_act": "gelu"},
+                "data_files": {"data_dir": training.file_fingerprint(train_file)}}
+    recorded = tmp_path / "out" / "checkpoints" / training.RUN_SETTINGS_FILE
+    training.check_run_settings(out, settings)  # a fresh start records its settings
+    assert json.loads(recorded.read_text(encoding="utf-8"))["flags"]["label_list"] == ["a", "b"]
+    _save_a_checkpoint(out)
+    training.check_run_settings(out, settings)  # the same run resumes
+    # The same data elsewhere is the same run.
+    moved = tmp_path / "copy" / "train.tsv"
+    moved.parent.mkdir()
+    shutil.copy(train_file, moved)
+    training.check_run_settings(out, settings | {"data_files": {"data_dir": training.file_fingerprint(str(moved))}})
+
+    changed = {"program": "run_x", "flags": {"learning_rate": 1e-3, "label_list": ["a", "b"], "task_name": "rte"},
+               "bert_config": {"hidden_act": "relu"},
+               "data_files": {"data_dir": training.file_fingerprint(_write(moved, "good\t1\nbad\t0\n"))}}
+    with pytest.raises(ValueError) as refused:
+        training.check_run_settings(out, changed)
+    checkpoints = os.path.join(out, "checkpoints")
+    assert str(refused.value).splitlines() == [
+        f"--output_dir {out} holds training checkpoint {checkpoints}/ckpt-3 of another run, which this one would "
+        "resume; it differs in:",
+        "  --learning_rate: 5e-05 → 0.001",
+        "  --seed: None → '(unset)'",
+        "  --task_name: '(unset)' → 'rte'",
+        "  bert_config hidden_act: 'gelu' → 'relu'",
+        f"  --data_dir data: {train_file} (7 bytes, sha256 {settings['data_files']['data_dir']['sha256'][:12]}…) → "
+        f"{moved} (13 bytes, sha256 {changed['data_files']['data_dir']['sha256'][:12]}…)",
+        f"Start fresh with another --output_dir or by deleting {checkpoints}, or rerun with the settings of "
+        f"{recorded} to resume."]
+    assert json.loads(recorded.read_text(encoding="utf-8"))["flags"]["learning_rate"] == 5e-05  # kept
+
+    # A worker that is not the chief checks but never writes; a checkpoint of an older version has no settings.
+    other = str(tmp_path / "other")
+    training.check_run_settings(other, settings, write=False)
+    assert not os.path.exists(training.checkpoint_dir(other))
+
+
+def test_a_checkpoint_without_recorded_settings_resumes_with_a_warning(tmp_path, caplog):
+    _save_a_checkpoint(str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="keras_bert.training.resumable_fit"):
+        training.check_run_settings(str(tmp_path), {"program": "run_x"})
+    assert "has no run_settings.json (written by an older version): resuming it without checking" in caplog.text
+    assert not (tmp_path / "checkpoints" / training.RUN_SETTINGS_FILE).exists()
+
+
+def test_file_fingerprints_are_content_size_and_both_ends_of_large_files(tmp_path):
+    big = bytearray(np.random.default_rng(0).integers(0, 256, 3 << 20, dtype=np.uint8).tobytes())
+    (tmp_path / "a.bin").write_bytes(big)
+    first = training.file_fingerprint(str(tmp_path / "a.bin"))
+    assert first["bytes"] == 3 << 20 and first["path"] == str(tmp_path / "a.bin")
+    for offset in (0, len(big) - 1):  # the first and last MiB count
+        changed = big.copy()
+        changed[offset] ^= 1
+        (tmp_path / "b.bin").write_bytes(changed)
+        assert training.file_fingerprint(str(tmp_path / "b.bin"))["sha256"] != first["sha256"]
+    (tmp_path / "b.bin").write_bytes(big)
+    assert training.file_fingerprint(str(tmp_path / "b.bin"))["sha256"] == first["sha256"]
+    both = training.file_fingerprint([str(tmp_path / "a.bin"), str(tmp_path / "b.bin")])
+    assert both["bytes"] == 6 << 20 and both["sha256"] != first["sha256"]

@@ -1,5 +1,7 @@
 """keras_bert.training.task_runner: what every training program shares — the config checks, the step count, the
-caller's dtype policy put back, and the fine-tuned output folder."""
+caller's dtype policy put back, the fine-tuned output folder, the checkpoint an eval-only run needs, and the settings
+that define a run."""
+import dataclasses
 import json
 import logging
 
@@ -7,11 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from keras_bert.checkpoints.google import read_checkpoint_arrays
+from keras_bert.checkpoints.google import google_checkpoint_arrays, read_checkpoint_arrays
 from keras_bert.models.classifier import BertClassifier
 from keras_bert.models.pretrainer import BertPretrainer
-from keras_bert.training import outputs, task_runner
+from keras_bert.training import outputs, resumable_fit, task_runner
 from support.configs import tiny_config
+from support.google_checkpoints import write_random_release
 
 
 def test_bert_config_checks_name_the_flag_and_file(tmp_path, uncased_vocab):
@@ -24,11 +27,11 @@ def test_bert_config_checks_name_the_flag_and_file(tmp_path, uncased_vocab):
         task_runner.load_bert_config(str(tmp_path / "missing.json"), 64)
     with pytest.raises(ValueError, match="--max_seq_length 65 exceeds max_position_embeddings 64 of .*bert_config"):
         task_runner.load_bert_config(str(config_file), 65)
-    small_vocab = tmp_path / "vocab.txt"
-    small_vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"--vocab_file .*vocab\.txt has 4 tokens but vocab_size in "
-                                         r"--bert_config_file .*bert_config\.json is 30522"):
-        task_runner.load_bert_config(str(config_file), 64, str(small_vocab))
+    small_config = tmp_path / "small_config.json"
+    tiny_config(vocab_size=100, max_position_embeddings=64).to_json_file(small_config)
+    with pytest.raises(ValueError, match=r"vocabulary file .*uncased_vocab\.txt has 30522 tokens but vocab_size in "
+                                         r".*small_config\.json is 100"):
+        task_runner.load_bert_config(str(small_config), 64, str(uncased_vocab))
 
 
 @pytest.mark.parametrize("examples, batch, epochs, expected", [(2000, 32, 3.0, 187), (96, 16, 1.0, 6),
@@ -85,3 +88,59 @@ def test_save_task_outputs_writes_the_output_folder(tmp_path):
     assert type(reloaded) is BertClassifier and getattr(reloaded, "optimizer", None) is None
     for saved, original in zip(reloaded.weights, model.weights):
         np.testing.assert_array_equal(saved.numpy(), original.numpy(), err_msg=original.path)
+
+
+def test_an_eval_only_run_needs_a_model_fine_tuned_for_its_task(tmp_path, caplog):
+    config = tiny_config(vocab_size=60, num_hidden_layers=1)
+    strategy = task_runner.set_up_run()
+    sst2 = outputs.TaskInfo(outputs.CLASSIFIER, "sst-2", do_lower_case=True, max_seq_length=16, labels=["0", "1"])
+
+    def build(folder, task=sst2):
+        return task_runner.build_model(BertClassifier, config, str(folder), strategy, task, num_classes=2)
+
+    write_random_release(tmp_path / "pretrained", config, head="pretraining")
+    with pytest.raises(ValueError, match=r"--init_checkpoint .*pretrained/bert_model\.ckpt has no task head "
+                                         r"\(output_weights, output_bias\): evaluating or predicting without "
+                                         r"--do_train needs a model fine-tuned for sst-2"):
+        build(tmp_path / "pretrained")
+    write_random_release(tmp_path / "three", config, head="classifier", num_labels=3)
+    with pytest.raises(ValueError, match=r"three/bert_model\.ckpt has a task head of another size \(output_weights "
+                                         r"\[3, 32\], sst-2 needs \[2, 32\]: 2 labels \['0', '1'\]\)"):
+        build(tmp_path / "three")
+
+    # An RTE model: a head of the right size, but its task_info.json tells other labels.
+    arrays = write_random_release(tmp_path / "rte", config, head="classifier", num_labels=2)
+    outputs.TaskInfo(outputs.CLASSIFIER, "rte", True, 128, ["entailment", "not_entailment"]).write(tmp_path / "rte")
+    with pytest.raises(ValueError, match=r"rte/bert_model\.ckpt \(see task_info\.json beside it\) was fine-tuned for "
+                                         r"rte with 2 labels \['entailment', 'not_entailment'\], but sst-2 has 2 "
+                                         r"labels \['0', '1'\]"):
+        build(tmp_path / "rte")
+    outputs.TaskInfo(outputs.CLASSIFIER, "sst-2", True, 128, ["0", "1"]).write(tmp_path / "rte")
+    with pytest.raises(ValueError, match=r"--do_lower_case=False but .*rte/bert_model\.ckpt .* was fine-tuned with "
+                                         r"do_lower_case=True"):
+        build(tmp_path / "rte", dataclasses.replace(sst2, do_lower_case=False))
+
+    # A model fine-tuned for the task loads with its head (another max_seq_length is fine), without a warning.
+    with caplog.at_level(logging.WARNING):
+        model = build(tmp_path / "rte")
+    assert not caplog.records
+    np.testing.assert_array_equal(google_checkpoint_arrays(model)["output_weights"], arrays["output_weights"])
+
+
+def test_run_settings_leave_out_what_does_not_change_the_run(tmp_path, uncased_vocab):
+    train_file = tmp_path / "train.tsv"
+    train_file.write_text("sentence\tlabel\ngood\t1\n", encoding="utf-8")
+    config = tiny_config(hidden_act="relu")
+    arguments = dict(task_name="sst-2", data_dir=str(tmp_path), vocab_file=str(uncased_vocab),
+                     bert_config_file="bert_config.json", output_dir="out", learning_rate=1e-3, seed=None,
+                     eval_batch_size=8, do_eval=True, save_checkpoints_steps=5, strategy="mirrored",
+                     num_train_epochs=3.0, n_best_size=4)
+    settings = task_runner.run_settings("run_x", arguments, config,
+                                        {"data_dir": str(train_file), "vocab_file": str(uncased_vocab)},
+                                        neutral_flags=["n_best_size"])
+    assert settings == {
+        "program": "run_x", "flags": {"task_name": "sst-2", "learning_rate": 1e-3, "seed": None},
+        "bert_config": config.to_dict(),
+        "data_files": {"data_dir": resumable_fit.file_fingerprint(str(train_file)),
+                       "vocab_file": resumable_fit.file_fingerprint(str(uncased_vocab))}}
+    assert settings["bert_config"]["hidden_act"] == "relu"

@@ -6,6 +6,7 @@ both need a header row naming the columns. jsonl files hold one JSON object per 
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -46,8 +47,12 @@ class GenericTask:
                              "get_train_examples first to take them from the training file")
         return list(self._labels)
 
+    def train_path(self, data_dir: str | os.PathLike) -> str:
+        """The training file in `data_dir`."""
+        return _split_file(data_dir, "train")
+
     def get_train_examples(self, data_dir: str | os.PathLike) -> list[InputExample]:
-        path = _split_file(data_dir, "train")
+        path = self.train_path(data_dir)
         infer = self._labels is None and not self.is_regression
         examples = self._read(path, "train", require_label=True, check_labels=not infer)
         if infer:
@@ -111,9 +116,12 @@ class GenericTask:
             if isinstance(value, bool):
                 raise DataFileError(path, line_number, f"regression label {value!r} is not a number")
             try:
-                return float(value)
+                score = float(value)
             except (TypeError, ValueError):
                 raise DataFileError(path, line_number, f"regression label {value!r} is not a number") from None
+            if not math.isfinite(score):  # one NaN score makes every weight NaN
+                raise DataFileError(path, line_number, f"regression label {value!r} is not a finite number")
+            return score
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise DataFileError(path, line_number, f"label {value!r} is not a string or integer")
         label = str(value)

@@ -10,13 +10,14 @@ google-research/bert `run_classifier.py` does. The layout of every file is recog
   its simplified `sentence, label` 2).
 
 A first row that fits no layout, a row whose column count differs from the layout's, a label outside the
-label set, a non-numeric regression score and a file without examples raise `DataFileError` naming the
-file and the 1-based line. Test files may lack the label column (labels are then `None`, where the
+label set, a regression score that is not a finite number and a file without examples raise `DataFileError`
+naming the file and the 1-based line. Test files may lack the label column (labels are then `None`, where the
 reference put a dummy label); labelled test files are read with their labels.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Sequence
 
@@ -151,9 +152,12 @@ def _parse_label(path: str, line_number: int, raw: str, labels: Sequence[str] | 
     """Validates one label: a float for regression, else a member of `labels`."""
     if is_regression:
         try:
-            return float(raw)
+            score = float(raw)
         except ValueError:
             raise DataFileError(path, line_number, f"regression label {raw!r} is not a number") from None
+        if not math.isfinite(score):  # one NaN score makes every weight NaN
+            raise DataFileError(path, line_number, f"regression label {raw!r} is not a finite number")
+        return score
     label = (label_aliases or {}).get(raw, raw)
     if labels is not None and label not in labels:
         raise DataFileError(path, line_number, f"label {raw!r} is not one of {list(labels)}")
@@ -194,8 +198,12 @@ class GlueTask:
         """The class names, index = label id; empty for a regression task."""
         return [] if self.is_regression else list(self.labels)
 
+    def train_path(self, data_dir: str | os.PathLike) -> str:
+        """The training file in `data_dir`."""
+        return os.path.join(data_dir, self.train_file)
+
     def get_train_examples(self, data_dir: str | os.PathLike) -> list[InputExample]:
-        return self._read(os.path.join(data_dir, self.train_file), "train", self.layouts)
+        return self._read(self.train_path(data_dir), "train", self.layouts)
 
     def get_dev_examples(self, data_dir: str | os.PathLike) -> list[InputExample]:
         return self._read(os.path.join(data_dir, self.dev_file), "dev", self.layouts)
@@ -226,7 +234,7 @@ class XnliTask(GlueTask):
         self.language = language
 
     def get_train_examples(self, data_dir: str | os.PathLike) -> list[InputExample]:
-        return read_labelled_tsv(os.path.join(data_dir, self.train_file),
+        return read_labelled_tsv(self.train_path(data_dir),
                                  [Layout("multinli translated", "premise", "hypo", "label")], "train",
                                  self.labels, label_aliases={"contradictory": "contradiction"})
 

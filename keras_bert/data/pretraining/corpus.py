@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
+from keras_bert.files import decode_text
 from keras_bert.tokenization.tokenizer import BertTokenizer
 
 _TOKENIZE_BATCH = 4096
@@ -66,7 +67,9 @@ def read_corpus(input_files: Sequence[str]) -> list[list[str]]:
     """Lines of each file, decoded as UTF-8 with bad bytes dropped and stripped, like the reference.
 
     Raises:
-      FileNotFoundError / OSError naming the file that is missing or unreadable.
+      FileNotFoundError / OSError naming the file that is missing or unreadable; `DataFileError` naming the
+      file and line when it is not text (`keras_bert.files.decode_text`: NUL bytes, much invalid UTF-8, no
+      line breaks), where the reference would make instances of garbage.
     """
     corpus = []
     for path in input_files:
@@ -78,7 +81,7 @@ def read_corpus(input_files: Sequence[str]) -> list[list[str]]:
         except (tf.errors.OpError, OSError) as error:
             raise OSError(f"cannot read input file {path}: {error}") from error
         # Split on "\n" only, as iterating a binary GFile does; str.strip then drops "\r" and spaces.
-        corpus.append([line.strip() for line in data.decode("utf-8", "ignore").split("\n")])
+        corpus.append([line.strip() for line in decode_text(path, data).split("\n")])
     return corpus
 
 

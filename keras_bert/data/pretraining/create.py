@@ -74,11 +74,15 @@ def create_pretraining_data(
 
     Raises:
       FileNotFoundError / OSError naming a glob that matches nothing, a missing or unreadable file or a
-      missing vocabulary; ValueError naming the files when they hold no token.
+      missing vocabulary; `DataFileError` naming a file that is not text; ValueError naming the output
+      files when one is empty or a directory, naming `num_workers` below 1, or naming the input files when
+      they hold no token. Every input check comes before an output file is opened.
     """
     options = options or PretrainingDataOptions()
+    if num_workers is not None and num_workers < 1:
+        raise ValueError(f"--num_workers must be >= 1, got {num_workers}")
     input_files = expand_file_patterns(input_patterns)
-    outputs = [f.strip() for f in output_files.split(",")] if isinstance(output_files, str) else list(output_files)
+    outputs = _output_files(output_files)
     tokenizer, special = load_tokenizer(vocab_file, do_lower_case)
     num_workers = num_workers or os.cpu_count() or 1
     corpus = tokenize_files(input_files, tokenizer, num_workers)
@@ -99,6 +103,15 @@ def create_pretraining_data(
         num_instances=writer.num_written,
         output_files=outputs,
     )
+
+
+def _output_files(output_files: str | Sequence[str]) -> list[str]:
+    """`--output_file` as a list of paths; ValueError naming the flag when a path is empty or a directory."""
+    outputs = [f.strip() for f in output_files.split(",")] if isinstance(output_files, str) else list(output_files)
+    for path in outputs:
+        if not path or tf.io.gfile.isdir(path):
+            raise ValueError(f"--output_file {output_files!r}: {path!r} is not a file path")
+    return outputs
 
 
 def _serialized_instances(spans: np.ndarray, corpus: TokenizedCorpus, options: PretrainingDataOptions,

@@ -15,7 +15,8 @@ So every epoch sees new masks and pairs, and a run is reproducible given `seed`.
 exactly the structure of `keras_bert.data.pretraining.records.pretraining_dataset` — `(x, y)` with
 int32 `input_word_ids`, `input_mask`, `input_type_ids` [batch, seq], `masked_lm_positions` [batch, P];
 `y`: int32 `masked_lm_ids` [batch, P], float32 `masked_lm_weights` [batch, P], int32
-`next_sentence_labels` [batch] — with static shapes (`drop_remainder`), as TPUs need.
+`next_sentence_labels` [batch] — with static shapes (`drop_remainder`), as TPUs need, unless asked to keep
+the last partial batch (evaluation off TPUs).
 
 Pair drawing runs as a `tf.numpy_function` on the host (the reference's sequential algorithm, a
 fraction of a second per 10k instances): the pipeline suits CPUs, GPUs and TPU VMs, not TPU Nodes
@@ -49,6 +50,7 @@ def dynamic_masking_dataset(
     seed: int = 12345,
     input_context: tf.distribute.InputContext | None = None,
     corpus: TokenizedCorpus | None = None,
+    drop_remainder: bool = True,
 ) -> tf.data.Dataset:
     """Batches of freshly masked instances from raw text.
 
@@ -64,9 +66,14 @@ def dynamic_masking_dataset(
       input_context: from `strategy.distribute_datasets_from_function`; each input pipeline takes
         its own share of every epoch's instances.
       corpus: an already tokenized corpus (`tokenize_raw_text`), to share between train and eval.
+      drop_remainder: drop an epoch's last partial batch, for static shapes (TPUs); False keeps it.
 
     Returns:
       `tf.data.Dataset` of `(x, y)` as described in the module docstring.
+
+    Raises:
+      ValueError naming `raw_text_files` when an epoch gives an input pipeline no batch: fewer instances than
+      `batch_size` with `drop_remainder`, none without.
     """
     tokenizer, special = load_tokenizer(vocab_file, do_lower_case)
     if corpus is None:
@@ -84,7 +91,7 @@ def dynamic_masking_dataset(
 
     pipelines = input_context.num_input_pipelines if input_context is not None else 1
     available = len(epoch_spans(np.int64(0))) // pipelines
-    if available < batch_size:
+    if available < (batch_size if drop_remainder else 1):
         raise ValueError(
             f"the raw text {raw_text_files} yields {available} instances per epoch and input pipeline, "
             f"fewer than one batch of {batch_size}: use more text or a smaller batch size")
@@ -99,7 +106,7 @@ def dynamic_masking_dataset(
         pipeline = 0
     # Batches never straddle epochs, so each batch's masking seed is (seed, pipeline, epoch, batch).
     dataset = dataset.flat_map(lambda epoch, spans: tf.data.Dataset.from_tensor_slices(spans)
-                               .batch(batch_size, drop_remainder=True).enumerate()
+                               .batch(batch_size, drop_remainder=drop_remainder).enumerate()
                                .map(lambda index, batch: (epoch, index, batch)))
     ids, word_starts = tf.constant(corpus.ids), tf.constant(corpus.word_starts)
 

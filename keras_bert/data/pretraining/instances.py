@@ -55,16 +55,19 @@ class PretrainingDataOptions:
     random_seed: int = 12345
 
     def __post_init__(self):
+        """ValueError naming the flag of a value that would fail or make no instances once work has started."""
         if self.max_seq_length < 5:
-            raise ValueError(f"max_seq_length must be >= 5 ([CLS] a [SEP] b [SEP]), got {self.max_seq_length}")
+            raise ValueError(f"--max_seq_length must be >= 5 ([CLS] a [SEP] b [SEP]), got {self.max_seq_length}")
         if self.max_predictions_per_seq < 1:
-            raise ValueError(f"max_predictions_per_seq must be >= 1, got {self.max_predictions_per_seq}")
-        if not 0.0 <= self.masked_lm_prob <= 1.0:
-            raise ValueError(f"masked_lm_prob must lie in [0, 1], got {self.masked_lm_prob}")
+            raise ValueError(f"--max_predictions_per_seq must be >= 1, got {self.max_predictions_per_seq}")
+        if not 0.0 < self.masked_lm_prob <= 1.0:
+            raise ValueError(f"--masked_lm_prob must lie in (0, 1], got {self.masked_lm_prob}")
         if not 0.0 <= self.short_seq_prob <= 1.0:
-            raise ValueError(f"short_seq_prob must lie in [0, 1], got {self.short_seq_prob}")
+            raise ValueError(f"--short_seq_prob must lie in [0, 1], got {self.short_seq_prob}")
         if self.dupe_factor < 1:
-            raise ValueError(f"dupe_factor must be >= 1, got {self.dupe_factor}")
+            raise ValueError(f"--dupe_factor must be >= 1, got {self.dupe_factor}")
+        if self.random_seed < 0:  # numpy's generators take no negative seed
+            raise ValueError(f"--random_seed must be >= 0, got {self.random_seed}")
 
 
 def _front_drops(rng: random.Random, drops: int) -> int:

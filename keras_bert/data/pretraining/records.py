@@ -18,7 +18,8 @@ The reader yields `(x, y)` batches for `model.fit` on `BertPretrainer`:
 * `y`: int32 `masked_lm_ids` [batch, P], float32 `masked_lm_weights` [batch, P] and int32
   `next_sentence_labels` [batch].
 
-Batches always have a static batch dimension (`drop_remainder=True`), as TPUs need.
+Batches have a static batch dimension (`drop_remainder=True`), as TPUs need, unless a reader is asked to
+keep the last partial batch (evaluation off TPUs).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import tensorflow as tf
 
-from keras_bert.files import expand_file_patterns
+from keras_bert.files import expand_file_patterns, name_files
 
 INT_FEATURES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids",
                 "next_sentence_labels")
@@ -165,6 +166,7 @@ def pretraining_dataset(
     repeat: bool | None = None,
     shuffle_buffer_size: int = 100,
     seed: int | None = None,
+    drop_remainder: bool = True,
 ) -> tf.data.Dataset:
     """Batches of reference pretraining records, as the reference `input_fn` reads them.
 
@@ -183,26 +185,33 @@ def pretraining_dataset(
       repeat: repeat forever; defaults to `is_training`.
       shuffle_buffer_size: record shuffle buffer for training.
       seed: shuffle seed (None: nondeterministic).
+      drop_remainder: drop a last partial batch, for a static batch dimension (TPUs); False keeps it, so
+        that evaluation sees every record.
 
     Returns:
-      `tf.data.Dataset` of `(x, y)` with a static batch dimension; see the module docstring.
+      `tf.data.Dataset` of `(x, y)`; see the module docstring.
+
+    Raises:
+      ValueError naming the files when `repeat` is set and the files this input pipeline reads hold no
+      record (the dataset would loop forever without a batch).
     """
-    files = expand_file_patterns(file_patterns)
-    for path in files:
-        if tf.io.gfile.isdir(path):
-            raise CorruptRecordFileError(f"input path {path} is a directory, not a TFRecord file")
+    files = _record_files(file_patterns)
     repeat = is_training if repeat is None else repeat
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     spec = feature_spec(seq_length, max_predictions_per_seq)
 
     dataset = tf.data.Dataset.from_tensor_slices(files)
-    shard_records = False
+    pipeline_files, shard_records = files, False
     if input_context is not None and input_context.num_input_pipelines > 1:
         if len(files) >= input_context.num_input_pipelines:
             dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+            pipeline_files = files[input_context.input_pipeline_id::input_context.num_input_pipelines]
         else:
             shard_records = True
+    if repeat and count_records(pipeline_files, seq_length, max_predictions_per_seq, limit=1) == 0:
+        raise ValueError(f"no records in the TFRecord files {name_files(pipeline_files)}: repeating them would "
+                         "never give a batch")
     if is_training:
         dataset = dataset.shuffle(len(files), seed=seed)
         if repeat:
@@ -221,9 +230,18 @@ def pretraining_dataset(
         dataset = dataset.shuffle(shuffle_buffer_size, seed=seed)
     elif repeat:
         dataset = dataset.repeat()
-    dataset = dataset.batch(batch_size, drop_remainder=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(lambda records: inputs_and_labels(_parse(records, spec)), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _record_files(file_patterns: str | Sequence[str]) -> list[str]:
+    """The files the globs match; FileNotFoundError / CorruptRecordFileError naming a bad glob or a directory."""
+    files = expand_file_patterns(file_patterns)
+    for path in files:
+        if tf.io.gfile.isdir(path):
+            raise CorruptRecordFileError(f"input path {path} is a directory, not a TFRecord file")
+    return files
 
 
 def _parse(records: tf.Tensor, spec: dict[str, tf.io.FixedLenFeature]) -> dict[str, tf.Tensor]:
@@ -236,7 +254,8 @@ def check_record_file(path: str, seq_length: int, max_predictions_per_seq: int) 
 
     Raises:
       CorruptRecordFileError: naming `path`, when it is unreadable, corrupt (bad CRC, truncated) or
-        holds records without the expected features and lengths.
+        holds records without the expected features and lengths; the count of good records before the
+        bad one is exact.
     """
     spec = feature_spec(seq_length, max_predictions_per_seq)
     count = 0
@@ -245,15 +264,49 @@ def check_record_file(path: str, seq_length: int, max_predictions_per_seq: int) 
             tf.io.parse_example(records, spec)
             count += int(records.shape[0])
     except tf.errors.DataLossError as error:
-        raise CorruptRecordFileError(f"corrupt TFRecord file {path} (after {count} good records): "
-                                     f"{error.message}") from error
+        raise CorruptRecordFileError(f"corrupt TFRecord file {path} (after {_good_records(path, spec, count)} "
+                                     f"good records): {error.message}") from error
     except tf.errors.InvalidArgumentError as error:
         raise CorruptRecordFileError(
             f"TFRecord file {path} does not hold pretraining records with seq_length={seq_length}, "
-            f"max_predictions_per_seq={max_predictions_per_seq} (near record {count}): {error.message}"
-        ) from error
+            f"max_predictions_per_seq={max_predictions_per_seq} (record {_good_records(path, spec, count)}, "
+            f"counting from 0): {error.message}") from error
     except (tf.errors.NotFoundError, tf.errors.PermissionDeniedError) as error:
         raise CorruptRecordFileError(f"cannot read TFRecord file {path}: {error.message}") from error
+    return count
+
+
+def _good_records(path: str, spec: dict[str, tf.io.FixedLenFeature], start: int) -> int:
+    """How many records of `path` read and parse before the first bad one, given that the first `start`
+    do: the batch that failed is read again one record at a time."""
+    count = start
+    with contextlib.suppress(tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+        for record in tf.data.TFRecordDataset(path).skip(start):
+            tf.io.parse_example(record[None], spec)
+            count += 1
+    return count
+
+
+def count_records(file_patterns: str | Sequence[str], seq_length: int, max_predictions_per_seq: int,
+                  limit: int) -> int:
+    """Counts the records of the files in order, reading no further than `limit` records, and parses
+    them: a cheap check before any work that the input holds records of the expected lengths.
+
+    Returns:
+      min(records in the files, limit).
+
+    Raises:
+      FileNotFoundError naming a glob that matches nothing; CorruptRecordFileError naming a directory, or a
+      file whose records (up to `limit`) are unreadable or of other lengths.
+    """
+    files = _record_files(file_patterns)
+    spec = feature_spec(seq_length, max_predictions_per_seq)
+    first_records = tf.data.Dataset.from_tensor_slices(files).flat_map(tf.data.TFRecordDataset).take(limit)
+    count = 0
+    with naming_bad_record_files(files, seq_length, max_predictions_per_seq):
+        for records in first_records.batch(1024):
+            tf.io.parse_example(records, spec)
+            count += int(records.shape[0])
     return count
 
 

@@ -155,6 +155,11 @@ def test_xnli_reads_translated_train_and_filters_language(tmp_path):
     ("sst-2", ["sentence\tlabel"], r"dev\.tsv: no examples"),
     ("sst-2", [], r"dev\.tsv: file is empty"),
     ("sts-b", ["index\tsentence1\tsentence2\tscore", "0\ta\tb\tfive"], r"dev\.tsv, line 2: regression label 'five'"),
+    # One NaN score trains a model of NaNs: non-finite scores are refused like non-numbers.
+    ("sts-b", ["index\tsentence1\tsentence2\tscore", "0\ta\tb\t3.2", "1\tc\td\tnan"],
+     r"dev\.tsv, line 3: regression label 'nan' is not a finite number"),
+    ("sts-b", ["index\tsentence1\tsentence2\tscore", "0\ta\tb\t-inf"],
+     r"dev\.tsv, line 2: regression label '-inf' is not a finite number"),
     ("rte", ["index\tsentence1\tsentence2\tlabel", "0\ta\tb\tneutral"], r"line 2: label 'neutral' is not one of"),
 ])
 def test_bad_glue_files_name_file_and_line(tmp_path, task_name, lines, message):

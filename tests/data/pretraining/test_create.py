@@ -1,5 +1,6 @@
 """keras_bert.data.pretraining.create and pretraining/create_pretraining_data.py against the reference
 generator (tf-models-official's `official.nlp.data.create_pretraining_data`) on real SST-2 text."""
+import gzip
 import pathlib
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import tensorflow as tf
 from keras_bert.data.pretraining import records as pretraining_records
 from keras_bert.data.pretraining.create import create_pretraining_data
 from keras_bert.data.pretraining.instances import PretrainingDataOptions
+from keras_bert.files import DataFileError
 from keras_bert.tokenization.vocab import load_vocab
 from support.pretraining_fixtures import reference_create_pretraining_data, write_sst2_corpus
 from support.record_statistics import record_statistics
@@ -226,3 +228,32 @@ def test_program_writes_shards_with_the_reference_flags(shared_data, uncased_voc
     counts = [pretraining_records.check_record_file(f"{tmp_path}/shard_{i}.tfrecord", SEQ, P) for i in (0, 1)]
     assert counts[0] > 100 and abs(counts[0] - counts[1]) <= 1
     assert "instances" in result.stdout + result.stderr
+
+
+def test_binary_corpus_is_an_error_naming_the_file_and_keeps_old_outputs(shared_data, uncased_vocab, tmp_path):
+    """The reference drops invalid bytes and makes instances of whatever is left; a compressed corpus is
+    not text."""
+    compressed = tmp_path / "sample_text.txt.gz"
+    compressed.write_bytes(gzip.compress((shared_data / "pretraining" / "sample_text.txt").read_bytes()))
+    output = tmp_path / "o.tfrecord"
+    output.write_bytes(b"records of an earlier run")
+    with pytest.raises(DataFileError, match=r"sample_text.txt.gz, line \d+: .*(NUL byte|not UTF-8)"):
+        create_pretraining_data(str(compressed), str(output), str(uncased_vocab))
+    assert output.read_bytes() == b"records of an earlier run"
+
+
+@pytest.mark.parametrize("flag,value", [("max_seq_length", 0), ("max_predictions_per_seq", -1), ("dupe_factor", 0),
+                                        ("masked_lm_prob", 0.0), ("masked_lm_prob", 1.5), ("short_seq_prob", 2.0),
+                                        ("random_seed", -5), ("num_workers", 0), ("output_file", ""),
+                                        ("output_file", "{tmp}/a.tfrecord,,{tmp}/b.tfrecord"),
+                                        ("output_file", "{tmp}")])
+def test_program_flags_are_checked_before_any_work(uncased_vocab, tmp_path, flag, value):
+    from pretraining.create_pretraining_data import create_pretraining_data as program
+
+    text = tmp_path / "text.txt"
+    text.write_text("a sentence.\nanother one.\n", encoding="utf-8")
+    flags = dict(input_file=str(text), output_file=str(tmp_path / "o.tfrecord"), vocab_file=str(uncased_vocab))
+    flags[flag] = value.format(tmp=tmp_path) if isinstance(value, str) else value
+    with pytest.raises(ValueError, match=f"--{flag}"):
+        program(**flags)
+    assert not (tmp_path / "o.tfrecord").exists()

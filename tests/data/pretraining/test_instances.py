@@ -125,7 +125,8 @@ def test_passes_are_seeded_by_number_and_workers_give_the_same_spans(monkeypatch
 
 
 @pytest.mark.parametrize("field,value", [("max_seq_length", 4), ("max_predictions_per_seq", 0),
-                                         ("masked_lm_prob", 1.5), ("short_seq_prob", -0.1), ("dupe_factor", 0)])
-def test_bad_options_are_errors(field, value):
-    with pytest.raises(ValueError, match=field):
+                                         ("masked_lm_prob", 1.5), ("masked_lm_prob", 0.0), ("short_seq_prob", -0.1),
+                                         ("dupe_factor", 0), ("dupe_factor", -2), ("random_seed", -1)])
+def test_bad_options_are_errors_naming_the_flag(field, value):
+    with pytest.raises(ValueError, match=f"--{field} must"):
         PretrainingDataOptions(**{field: value})

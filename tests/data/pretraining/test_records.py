@@ -1,7 +1,10 @@
 """keras_bert.data.pretraining.records: the vectorised writer against `tf.train.Example` protos built field by
 field as the reference's `write_instance_to_example_files` builds them, and the reader's renaming back to the
 library's names."""
+import pathlib
+
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_bert.data.pretraining import records
@@ -70,3 +73,61 @@ def test_writer_goes_round_robin_over_shards(tmp_path):
     first = [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(paths[0])]
     assert first == [_reference_example(0), _reference_example(1), _reference_example(0)]
 
+
+
+def _write_records(path, copies):
+    """2 * copies records of SEQ, P."""
+    with records.PretrainingRecordWriter([str(path)]) as writer:
+        for _ in range(copies):
+            writer.write(_encoded())
+    return str(path)
+
+
+def test_truncated_file_error_counts_the_good_records_before_the_cut(tmp_path):
+    data = pathlib.Path(_write_records(tmp_path / "whole.tfrecord", 10)).read_bytes()
+    record_size = len(data) // 20
+    truncated = tmp_path / "truncated.tfrecord"
+    truncated.write_bytes(data[:11 * record_size + record_size // 2])  # 11 whole records, half of the 12th
+    with pytest.raises(records.CorruptRecordFileError, match="truncated.tfrecord .after 11 good records"):
+        records.check_record_file(str(truncated), SEQ, P)
+
+
+def test_record_of_other_lengths_is_named_by_its_index(tmp_path):
+    mixed = tmp_path / "mixed.tfrecord"
+    good = [r.numpy() for r in tf.data.TFRecordDataset(_write_records(tmp_path / "good.tfrecord", 3))]
+    short = {name: tf.train.Feature(int64_list=tf.train.Int64List(value=[1] * 4)) for name in records.INT_FEATURES}
+    with tf.io.TFRecordWriter(str(mixed)) as writer:
+        for record in good[:5]:
+            writer.write(record)
+        writer.write(tf.train.Example(features=tf.train.Features(feature=short)).SerializeToString())
+    with pytest.raises(records.CorruptRecordFileError, match=r"mixed.tfrecord does not hold .* \(record 5,"):
+        records.check_record_file(str(mixed), SEQ, P)
+
+
+def test_count_records_reads_no_further_than_asked(tmp_path):
+    empty = tmp_path / "a_empty.tfrecord"
+    empty.write_bytes(b"")
+    full = _write_records(tmp_path / "b_full.tfrecord", 3)
+    assert records.count_records(f"{tmp_path}/*.tfrecord", SEQ, P, limit=4) == 4
+    assert records.count_records([str(empty), full], SEQ, P, limit=100) == 6
+    assert records.count_records(str(empty), SEQ, P, limit=1) == 0
+    with pytest.raises(records.CorruptRecordFileError, match="b_full.tfrecord.*seq_length=16"):
+        records.count_records(f"{tmp_path}/*.tfrecord", 16, P, limit=1)
+
+
+def test_repeating_files_without_records_is_an_error_not_an_endless_loop(tmp_path):
+    empty = tmp_path / "empty.tfrecord"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="no records in the TFRecord files .*empty.tfrecord"):
+        records.pretraining_dataset(str(empty), 2, SEQ, P, is_training=True)
+    with pytest.raises(ValueError, match="empty.tfrecord"):
+        records.pretraining_dataset(str(empty), 2, SEQ, P, is_training=False, repeat=True)
+    assert not list(records.pretraining_dataset(str(empty), 2, SEQ, P, is_training=False))
+
+
+def test_evaluation_can_keep_the_last_partial_batch(tmp_path):
+    path = _write_records(tmp_path / "six.tfrecord", 3)
+    kept = list(records.pretraining_dataset(path, 4, SEQ, P, is_training=False, drop_remainder=False))
+    assert [len(y["next_sentence_labels"]) for _, y in kept] == [4, 2]
+    dropped = list(records.pretraining_dataset(path, 4, SEQ, P, is_training=False))
+    assert [len(y["next_sentence_labels"]) for _, y in dropped] == [4]
