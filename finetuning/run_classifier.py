@@ -31,7 +31,7 @@ from keras_bert.data.classification.glue import InputExample, get_task
 from keras_bert.data.classification.metrics import classification_metrics
 from keras_bert.models.classifier import BertClassifier
 from keras_bert.tokenization.preprocessor import BertPreprocessor, check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs, resumable_fit, task_runner
+from keras_bert.training import outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -100,14 +100,8 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
         raise ValueError(f"task {task_name!r} has no labels")
     num_classes = 1 if task.is_regression else len(labels)
 
-    distribution = task_runner.set_up_run(strategy, mixed_precision, tpu, seed)
-    chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
-    if chief:
-        os.makedirs(output_dir, exist_ok=True)
-    if do_train:
-        resumable_fit.check_run_settings(output_dir, task_runner.run_settings(
-            "run_classifier", arguments, config, {"data_dir": task.train_path(data_dir), "vocab_file": vocab_file}),
-            write=chief)
+    distribution, chief = task_runner.start_fine_tuning(
+        "run_classifier", arguments, config, {"data_dir": task.train_path(data_dir), "vocab_file": vocab_file})
     preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length)
     # Without training, the checkpoint must be a model fine-tuned for this task: its head, its labels.
     fine_tuned_for = None if do_train else outputs.TaskInfo(outputs.CLASSIFIER, task_name, do_lower_case,

@@ -33,7 +33,7 @@ from keras_bert.data.squad.postprocess import RawResult, postprocess_predictions
 from keras_bert.models.span_labeler import BertSpanLabeler
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
 from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs, resumable_fit, task_runner
+from keras_bert.training import outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +95,9 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
     if max_seq_length <= max_query_length + 3:
         raise ValueError(f"The max_seq_length ({max_seq_length}) must be greater than max_query_length "
                          f"({max_query_length}) + 3")
-    distribution = task_runner.set_up_run(strategy, mixed_precision, tpu, seed)
-    chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
-    if chief:
-        os.makedirs(output_dir, exist_ok=True)
-    if do_train:
-        resumable_fit.check_run_settings(output_dir, task_runner.run_settings(
-            "run_squad", arguments, config, {"train_file": train_file, "vocab_file": vocab_file},
-            neutral_flags=PREDICTION_FLAGS), write=chief)
+    distribution, chief = task_runner.start_fine_tuning(
+        "run_squad", arguments, config, {"train_file": train_file, "vocab_file": vocab_file},
+        neutral_flags=PREDICTION_FLAGS)
     tokenizer = PieceTokenizer(vocab_file, do_lower_case)
     task_info = outputs.TaskInfo(
         outputs.SQUAD, "squad2.0" if version_2_with_negative else "squad1.1", do_lower_case, max_seq_length,

@@ -26,7 +26,7 @@ from keras_bert.data.tagging import conll
 from keras_bert.models.token_classifier import BertTokenClassifier
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
 from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
-from keras_bert.training import distribute, outputs, resumable_fit, task_runner
+from keras_bert.training import outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +78,8 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
         labels = conll.collect_labels(train_sentences)
     else:
         raise ValueError("--label_list is required without --do_train (the fine-tuned model's labels in id order)")
-    distribution = task_runner.set_up_run(strategy, mixed_precision, tpu, seed)
-    chief = distribute.is_chief(distribution)  # under multi-worker training only the chief writes outputs
-    if chief:
-        os.makedirs(output_dir, exist_ok=True)
-    if do_train:
-        resumable_fit.check_run_settings(output_dir, task_runner.run_settings(
-            "run_tagger", arguments, config, {"train_file": train_file, "vocab_file": vocab_file}), write=chief)
+    distribution, chief = task_runner.start_fine_tuning(
+        "run_tagger", arguments, config, {"train_file": train_file, "vocab_file": vocab_file})
     tokenizer = PieceTokenizer(vocab_file, do_lower_case)
     task_info = outputs.TaskInfo(outputs.TAGGER, task_name, do_lower_case, max_seq_length, labels)
     # Without training, the checkpoint must be a model fine-tuned for these labels: its head.

@@ -149,6 +149,23 @@ def _outputs_described(task: outputs.TaskInfo) -> str:
     return f"{len(task.labels)} labels {list(task.labels)}" if task.labels else f"{task.num_outputs} outputs"
 
 
+def start_fine_tuning(program: str, arguments: Mapping[str, Any], config: BertConfig,
+                      data_files: Mapping[str, str | Sequence[str]],
+                      neutral_flags: Iterable[str] = ()) -> tuple[tf.distribute.Strategy, bool]:
+    """The start of every fine-tuning program, from its `arguments` (flags): precision, seed and strategy
+    (`set_up_run`), the output folder (made by the chief only: under multi-worker training only the chief writes),
+    and with `do_train` the check that a rerun resumes only the same run (`run_settings`, `data_files` and
+    `neutral_flags` as there). Returns (strategy, whether this worker is the chief)."""
+    strategy = set_up_run(arguments["strategy"], arguments["mixed_precision"], arguments["tpu"], arguments["seed"])
+    chief = distribute.is_chief(strategy)
+    if chief:
+        os.makedirs(arguments["output_dir"], exist_ok=True)
+    if arguments["do_train"]:
+        resumable_fit.check_run_settings(
+            arguments["output_dir"], run_settings(program, arguments, config, data_files, neutral_flags), write=chief)
+    return strategy, chief
+
+
 def run_settings(program: str, arguments: Mapping[str, Any], config: BertConfig,
                  data_files: Mapping[str, str | Sequence[str]], neutral_flags: Iterable[str] = ()) -> dict[str, Any]:
     """What defines a training run, for `resumable_fit.check_run_settings`: the program, its arguments (flags)
