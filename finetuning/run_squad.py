@@ -32,8 +32,7 @@ from keras_bert.data.squad.examples import read_squad_examples
 from keras_bert.data.squad.postprocess import RawResult, postprocess_predictions, write_predictions
 from keras_bert.models.span_labeler import BertSpanLabeler
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
-from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
-from keras_bert.training import outputs, task_runner
+from keras_bert.training import model_inputs, outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +64,9 @@ def official_evaluation(predict_file: str, predictions: dict[str, str], null_odd
 
 @cli.checks_arguments
 @task_runner.restores_dtype_policy
-def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
-              predict_file: str | None = None, init_checkpoint: str | None = None, do_lower_case: bool = True,
+def run_squad(output_dir: str, vocab_file: str | None = None, bert_config_file: str | None = None,
+              train_file: str | None = None, predict_file: str | None = None, init_checkpoint: str | None = None,
+              do_lower_case: bool | None = None,
               max_seq_length: int = 384, doc_stride: int = 128, max_query_length: int = 64,
               do_train: bool = False, do_predict: bool = False, train_batch_size: int = 32,
               predict_batch_size: int = 8, learning_rate: float = 5e-5, num_train_epochs: float = 3.0,
@@ -74,8 +74,10 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
               max_answer_length: int = 30, verbose_logging: bool = False, version_2_with_negative: bool = False,
               null_score_diff_threshold: float = 0.0, strategy: str = "default", tpu: str | None = None,
               mixed_precision: str = "none", jit_compile: bool = False, steps_per_execution: int = 1,
-              seed: int | None = None) -> dict[str, Any]:
-    """Trains and/or predicts as the reference's `run_squad.py` (arguments = its flags).
+              seed: int | None = None, save_huggingface: bool = False) -> dict[str, Any]:
+    """Trains and/or predicts as the reference's `run_squad.py` (arguments = its flags; `init_checkpoint` a Google
+    checkpoint or a Hugging Face folder, which fills in `bert_config_file`, `vocab_file` and `do_lower_case` when
+    they are None).
 
     Returns {"model": the `BertSpanLabeler`, "train": last training metrics, "predictions": {qas_id: text},
     "null_odds": {qas_id: null score − best non-null score} (2.0), "eval": official scores (when the predict file
@@ -90,19 +92,22 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
         raise ValueError("If `do_predict` is True, then `predict_file` must be specified.")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_predict without --do_train needs --init_checkpoint (a fine-tuned model)")
-    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
+    inputs = model_inputs.resolve_model_inputs(init_checkpoint, bert_config_file, vocab_file, do_lower_case,
+                                               max_seq_length)
+    config, vocab_file, do_lower_case = inputs.config, inputs.vocab_file, inputs.do_lower_case
+    arguments.update(vocab_file=vocab_file, do_lower_case=do_lower_case)
     if max_seq_length <= max_query_length + 3:
         raise ValueError(f"The max_seq_length ({max_seq_length}) must be greater than max_query_length "
                          f"({max_query_length}) + 3")
     distribution, chief = task_runner.start_fine_tuning(
         "run_squad", arguments, config, {"train_file": train_file, "vocab_file": vocab_file},
         neutral_flags=PREDICTION_FLAGS)
-    tokenizer = PieceTokenizer(vocab_file, do_lower_case)
+    tokenizer = PieceTokenizer(vocab_file, do_lower_case, **inputs.tokenizer_options())
     task_info = outputs.TaskInfo(
         outputs.SQUAD, "squad2.0" if version_2_with_negative else "squad1.1", do_lower_case, max_seq_length,
         squad=outputs.SquadSettings(doc_stride, max_query_length, max_answer_length, n_best_size,
-                                    version_2_with_negative, null_score_diff_threshold))
+                                    version_2_with_negative, null_score_diff_threshold),
+        tokenizer_options=inputs.tokenizer_options())
     # Without training, the checkpoint must be a model fine-tuned for SQuAD: its head.
     model = task_runner.build_model(BertSpanLabeler, config, init_checkpoint, distribution,
                                     None if do_train else task_info)
@@ -124,7 +129,7 @@ def run_squad(vocab_file: str, bert_config_file: str, output_dir: str, train_fil
             loss_weights={"start_logits": 0.5, "end_logits": 0.5},  # the reference's (start + end) / 2
             jit_compile=jit_compile, steps_per_execution=steps_per_execution)
         if chief:
-            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info))
+            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info, save_huggingface))
 
     if do_predict:
         examples = read_squad_examples(predict_file, False, version_2_with_negative)

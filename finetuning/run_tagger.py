@@ -3,7 +3,8 @@
 Files: one token per line with its label in the last column, a blank line between sentences (CoNLL-2003's
 `eng.train` as is). Each word is labelled on its first word piece; the other pieces are ignored by the loss.
 Sentences longer than `--max_seq_length` − 2 pieces are truncated (their cut-off words predicted "O", counted
-in the log). Labels: `--label_list` (comma-separated), default the training file's labels, "O" first.
+in the log). Labels: `--label_list` (comma-separated), default the training file's labels, "O" first (without
+training, a Hugging Face `--init_checkpoint`'s `id2label`).
 
 Writes to `--output_dir`: `eval_results.txt` (seqeval entity precision/recall/F1 and token accuracy, `key =
 value`), `eval_predictions.txt` / `test_predictions.txt` (`token gold predicted` per line, conlleval's input),
@@ -22,11 +23,11 @@ from typing import Any
 import keras
 
 from keras_bert import cli
+from keras_bert.checkpoints.huggingface import huggingface_labels
 from keras_bert.data.tagging import conll
 from keras_bert.models.token_classifier import BertTokenClassifier
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
-from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
-from keras_bert.training import outputs, task_runner
+from keras_bert.training import model_inputs, outputs, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +46,18 @@ def _predict(model: keras.Model, sentences, tokenizer: PieceTokenizer, label_lis
 
 @cli.checks_arguments
 @task_runner.restores_dtype_policy
-def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_file: str | None = None,
-               eval_file: str | None = None, predict_file: str | None = None, label_list: str | None = None,
-               task_name: str = "ner", init_checkpoint: str | None = None, do_lower_case: bool = True,
+def run_tagger(output_dir: str, vocab_file: str | None = None, bert_config_file: str | None = None,
+               train_file: str | None = None, eval_file: str | None = None, predict_file: str | None = None,
+               label_list: str | None = None, task_name: str = "ner", init_checkpoint: str | None = None,
+               do_lower_case: bool | None = None,
                max_seq_length: int = 128, do_train: bool = False, do_eval: bool = False, do_predict: bool = False,
                train_batch_size: int = 32, eval_batch_size: int = 8, predict_batch_size: int = 8,
                learning_rate: float = 5e-5, num_train_epochs: float = 3.0, warmup_proportion: float = 0.1,
                save_checkpoints_steps: int = 1000, strategy: str = "default", tpu: str | None = None,
                mixed_precision: str = "none", jit_compile: bool = False, steps_per_execution: int = 1,
-               seed: int | None = None) -> dict[str, Any]:
-    """Trains, evaluates and/or predicts a tagger (arguments = the flags).
+               seed: int | None = None, save_huggingface: bool = False) -> dict[str, Any]:
+    """Trains, evaluates and/or predicts a tagger (arguments = the flags; `init_checkpoint` a Google checkpoint or
+    a Hugging Face folder, which fills in `bert_config_file`, `vocab_file` and `do_lower_case` when they are None).
 
     Returns {"model": the `BertTokenClassifier`, "labels": the labels in id order, "eval": {precision, recall, f1,
     accuracy} (do_eval), "train": last training metrics, and the paths written (by the chief only under
@@ -69,19 +72,24 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
             raise ValueError(f"--{flag} is required with --do_{flag.split('_')[0]}")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
-    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
+    inputs = model_inputs.resolve_model_inputs(init_checkpoint, bert_config_file, vocab_file, do_lower_case,
+                                               max_seq_length)
+    config, vocab_file, do_lower_case = inputs.config, inputs.vocab_file, inputs.do_lower_case
+    arguments.update(vocab_file=vocab_file, do_lower_case=do_lower_case)
     train_sentences = conll.read_conll(train_file) if do_train else None
     if label_list:
         labels = [x.strip() for x in label_list.split(",")]
     elif train_sentences is not None:
         labels = conll.collect_labels(train_sentences)
+    elif inputs.huggingface and huggingface_labels(init_checkpoint):
+        labels = huggingface_labels(init_checkpoint)  # a fine-tuned Hugging Face folder's id2label
     else:
         raise ValueError("--label_list is required without --do_train (the fine-tuned model's labels in id order)")
     distribution, chief = task_runner.start_fine_tuning(
         "run_tagger", arguments, config, {"train_file": train_file, "vocab_file": vocab_file})
-    tokenizer = PieceTokenizer(vocab_file, do_lower_case)
-    task_info = outputs.TaskInfo(outputs.TAGGER, task_name, do_lower_case, max_seq_length, labels)
+    tokenizer = PieceTokenizer(vocab_file, do_lower_case, **inputs.tokenizer_options())
+    task_info = outputs.TaskInfo(outputs.TAGGER, task_name, do_lower_case, max_seq_length, labels,
+                                 tokenizer_options=inputs.tokenizer_options())
     # Without training, the checkpoint must be a model fine-tuned for these labels: its head.
     model = task_runner.build_model(BertTokenClassifier, config, init_checkpoint, distribution,
                                     None if do_train else task_info, num_labels=len(labels))
@@ -96,7 +104,7 @@ def run_tagger(vocab_file: str, bert_config_file: str, output_dir: str, train_fi
             model, dataset, {"logits": loss}, distribution, steps, learning_rate, warmup_proportion, output_dir,
             save_checkpoints_steps, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
         if chief:
-            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info))
+            result.update(task_runner.save_task_outputs(model, output_dir, vocab_file, task_info, save_huggingface))
 
     if do_eval:
         sentences = conll.read_conll(eval_file)
@@ -125,7 +133,8 @@ def _define_flags() -> None:
         "train_file": "CoNLL file to train on.",
         "eval_file": "CoNLL file to evaluate on.",
         "predict_file": "CoNLL file to predict (its label column is kept as 'gold').",
-        "label_list": "Comma-separated labels in id order (default: the training file's).",
+        "label_list": "Comma-separated labels in id order (default: the training file's; without --do_train, the "
+                      "id2label of a Hugging Face --init_checkpoint).",
         "task_name": "Name recorded in task_info.json.",
         "do_eval": "Whether to evaluate on --eval_file.",
         "eval_batch_size": "Batch size for eval.",

@@ -25,10 +25,13 @@ from keras_bert.training import distribute
 flags.disclaim_key_flags()
 
 MODEL_FLAGS = {
-    "bert_config_file": "bert_config.json of the pretrained model.",
-    "vocab_file": "The vocabulary the model was trained on.",
-    "init_checkpoint": "Google-format checkpoint (prefix or release folder) to start from.",
-    "do_lower_case": "Lower-case the input (True for uncased models, False for cased).",
+    "bert_config_file": "bert_config.json of the pretrained model (default: config.json of a Hugging Face "
+                        "--init_checkpoint).",
+    "vocab_file": "The vocabulary the model was trained on (default: vocab.txt of a Hugging Face --init_checkpoint).",
+    "init_checkpoint": "Checkpoint to start from: Google format (prefix or release folder) or a Hugging Face folder "
+                       "(config.json, weights, vocab.txt, tokenizer_config.json).",
+    "do_lower_case": "Lower-case the input (True for uncased models, False for cased). Default: the casing in "
+                     "tokenizer_config.json of a Hugging Face --init_checkpoint, else True.",
     "max_seq_length": "Maximum word pieces per input after tokenisation; longer inputs are truncated.",
 }
 FINE_TUNING_FLAGS = {
@@ -42,6 +45,8 @@ FINE_TUNING_FLAGS = {
     "warmup_proportion": "Share of training with linear learning-rate warmup.",
     "save_checkpoints_steps": "How often to save a training checkpoint.",
     "seed": "Random seed (weights, dropout, shuffling).",
+    "save_huggingface": "After training, also write the model as a Hugging Face folder in <output_dir>/huggingface "
+                        "(config.json, model.safetensors, vocab.txt, tokenizer_config.json).",
 }
 DISTRIBUTION_FLAGS = {
     "strategy": "tf.distribute strategy to train with.",
@@ -66,7 +71,7 @@ FLAG_VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     **{name: _at_least(1) for name in ("train_batch_size", "eval_batch_size", "predict_batch_size", "batch_size",
                                        "save_checkpoints_steps", "steps_per_execution", "doc_stride",
                                        "max_query_length", "n_best_size", "max_answer_length", "max_text_bytes",
-                                       "max_windows")},
+                                       "max_windows", "top_k")},
     "max_seq_length": ((lambda value: value >= 3), ">= 3 ([CLS], a word piece, [SEP])"),
     "num_train_epochs": ((lambda value: 0 < value < math.inf), "a positive finite number"),
     "learning_rate": ((lambda value: 0 < value < math.inf), "a positive finite number"),

@@ -43,6 +43,8 @@ class BertConfig:
     max_position_embeddings: int = 512
     type_vocab_size: int = 2
     initializer_range: float = 0.02
+    # Not in Google's configs (modeling.py fixes 1e-12); Hugging Face configs carry it.
+    layer_norm_eps: float = 1e-12
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
@@ -56,14 +58,15 @@ class BertConfig:
                 f"num_attention_heads ({self.num_attention_heads})")
         if self.hidden_act not in ACTIVATIONS:
             raise ValueError(f"BertConfig.hidden_act {self.hidden_act!r} is not one of {ACTIVATIONS}")
-        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "initializer_range"):
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "initializer_range", "layer_norm_eps"):
             _check_number(name, getattr(self, name))
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"BertConfig.{name} must be in [0, 1), got {value!r}")
-        if self.initializer_range <= 0:
-            raise ValueError(f"BertConfig.initializer_range must be positive, got {self.initializer_range!r}")
+        for name in ("initializer_range", "layer_norm_eps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"BertConfig.{name} must be positive, got {getattr(self, name)!r}")
 
     @property
     def head_size(self) -> int:

@@ -32,7 +32,8 @@ from keras_bert.data.pretraining import records as pretraining_records
 from keras_bert.data.pretraining.instances import PretrainingDataOptions
 from keras_bert.files import expand_file_patterns, name_files
 from keras_bert.models.pretrainer import BertPretrainer
-from keras_bert.training import distribute, outputs, resumable_fit, task_runner
+from keras_bert.training import distribute, model_inputs, outputs, resumable_fit, task_runner
+from keras_bert.training.model_inputs import is_huggingface_checkpoint
 from keras_bert.training.optimization import OPTIMIZER_TYPES
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,9 @@ def _check_arguments(args: dict[str, Any]) -> None:
     if not args["output_dir"]:
         raise ValueError("--output_dir is required")
     if args["dynamic_masking"]:
-        if not args["raw_text_files"] or not args["vocab_file"]:
-            raise ValueError("--dynamic_masking needs --raw_text_files and --vocab_file")
+        if not args["raw_text_files"] or not (args["vocab_file"] or is_huggingface_checkpoint(args["init_checkpoint"])):
+            raise ValueError("--dynamic_masking needs --raw_text_files and --vocab_file (or a Hugging Face "
+                             "--init_checkpoint, which has its vocab.txt)")
     elif not args["input_file"]:
         raise ValueError("--input_file (pretraining TFRecords) is required unless --dynamic_masking is set")
     for name in ("train_batch_size", "eval_batch_size", "num_train_steps", "save_checkpoints_steps",
@@ -134,7 +136,7 @@ def _naming_bad_record_files(args: dict[str, Any]):
 @task_runner.restores_dtype_policy
 def run_pretraining(
     output_dir: str,
-    bert_config_file: str,
+    bert_config_file: str | None = None,
     input_file: str | None = None,
     init_checkpoint: str | None = None,
     max_seq_length: int = 128,
@@ -154,7 +156,7 @@ def run_pretraining(
     dynamic_masking: bool = False,
     raw_text_files: str | None = None,
     vocab_file: str | None = None,
-    do_lower_case: bool = True,
+    do_lower_case: bool | None = None,
     do_whole_word_mask: bool = False,
     masked_lm_prob: float = 0.15,
     random_seed: int = 12345,
@@ -166,7 +168,8 @@ def run_pretraining(
     log_every_steps: int | None = None,
     verbose: int = 2,
 ) -> dict[str, Any]:
-    """The program as a Python call; arguments are named like the flags.
+    """The program as a Python call; arguments are named like the flags. `init_checkpoint` is a Google checkpoint
+    or a Hugging Face folder, which fills in `bert_config_file`, `vocab_file` and `do_lower_case` when they are None.
 
     Returns a dict: `output_dir`; `global_step` (optimizer steps done); `initial_step` (the step a
     resumed run started from, 0 for a fresh one); `history` (per-epoch Keras logs, an epoch being
@@ -178,7 +181,10 @@ def run_pretraining(
     args = dict(locals())
     _check_arguments(args)
     distribution = _set_up_with_checked_input(args)
-    config = task_runner.load_bert_config(bert_config_file, max_seq_length, vocab_file)
+    inputs = model_inputs.resolve_model_inputs(init_checkpoint, bert_config_file, vocab_file, do_lower_case,
+                                               max_seq_length, tokenizes_text=dynamic_masking)
+    config, vocab_file, do_lower_case = inputs.config, inputs.vocab_file, inputs.do_lower_case
+    args.update(vocab_file=vocab_file, do_lower_case=do_lower_case)  # what the datasets and run settings use
     corpus = raw_text_data.tokenize_raw_text(raw_text_files, vocab_file, do_lower_case) if dynamic_masking else None
     # The datasets come before the model, so that their errors (too little text for a batch) come before any work.
     train_data = (distribution.distribute_datasets_from_function(_dataset_function(args, True, corpus))
@@ -228,10 +234,12 @@ def run_pretraining(
 
 def _define_flags() -> None:
     cli.define_flags(run_pretraining, {
-        "bert_config_file": "bert_config.json of the model to pretrain.",
+        "bert_config_file": "bert_config.json of the model to pretrain (default: config.json of a Hugging Face "
+                            "--init_checkpoint).",
         "input_file": "Pretraining TFRecords (comma-separated globs).",
         "output_dir": "Where checkpoints, logs and results are written.",
-        "init_checkpoint": "Google-format checkpoint (prefix or release folder) to start from.",
+        "init_checkpoint": "Checkpoint to start from: Google format (prefix or release folder) or a Hugging Face "
+                           "folder (config.json, weights, vocab.txt, tokenizer_config.json).",
         "max_seq_length": "Sequence length of the records (padded).",
         "max_predictions_per_seq": "Masked-LM predictions per sequence (records' length).",
         "do_train": "Whether to run training.",
@@ -248,8 +256,9 @@ def _define_flags() -> None:
         "optimizer": "adamw (the reference's) or lamb.",
         "dynamic_masking": "Mask --raw_text_files on the fly (new masks every epoch).",
         "raw_text_files": "Raw text for --dynamic_masking (comma-separated globs).",
-        "vocab_file": "Vocabulary; checked against vocab_size of --bert_config_file.",
-        "do_lower_case": "--dynamic_masking: lower-case the text (uncased models).",
+        "vocab_file": "Vocabulary; checked against vocab_size of --bert_config_file (default: vocab.txt of a "
+                      "Hugging Face --init_checkpoint).",
+        "do_lower_case": "--dynamic_masking: " + cli.MODEL_FLAGS["do_lower_case"],
         "do_whole_word_mask": "--dynamic_masking: mask whole words.",
         "masked_lm_prob": "--dynamic_masking: masked LM probability.",
         "random_seed": "--dynamic_masking: seed of pairs and masks.",

@@ -8,29 +8,26 @@ Encoder variables must match exactly; a mismatch lists every missing variable an
 This module maps each kind of *layer* (embeddings, transformer block, pooler, heads) to the reference's
 variable names under a prefix; each model declares the prefix of each of its layers in
 `google_checkpoint_names`, so models depend on checkpoint formats and never the other way round.
-Another format is a sibling module with its own layer mapping, reading its own name table on the models.
+`checkpoints.huggingface` derives transformers' names from these (as transformers' own converter does).
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 import os
 import re
-from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert.checkpoints.weight_entries import WeightEntry, assign_arrays, file_arrays
 from keras_bert.config import ConfigLike, as_bert_config
 from keras_bert.layers.embeddings import BertEmbeddings
 from keras_bert.layers.heads import DenseLogitsHead, MaskedLMHead
 from keras_bert.layers.pooler import Pooler
 from keras_bert.layers.transformer_block import TransformerBlock
-
-logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "bert_config.json"
 # Names written by the reference's optimizer, fp16 loss scaling or Estimator: never model weights.
@@ -38,45 +35,34 @@ _IGNORED_SUFFIXES = ("/adam_m", "/adam_v", "/Adam", "/Adam_1")
 _IGNORED_NAMES = ("global_step", "good_steps", "loss_scale", "current_loss_scale")
 
 
-@dataclasses.dataclass(frozen=True)
-class _Entry:
-    """One Google variable and the Keras variable that holds it, with layout conversions."""
-
-    name: str
-    variable: Any  # keras.Variable
-    to_keras: Callable[[np.ndarray], np.ndarray] = lambda a: a
-    to_google: Callable[[np.ndarray], np.ndarray] = lambda a: a
-    required: bool = True  # encoder weights must be present; task heads may start fresh
+def _dense(scope: str, dense, required: bool = True) -> list[WeightEntry]:
+    return [WeightEntry(f"{scope}/kernel", dense.kernel, required=required),
+            WeightEntry(f"{scope}/bias", dense.bias, required=required)]
 
 
-def _dense(scope: str, dense, required: bool = True) -> list[_Entry]:
-    return [_Entry(f"{scope}/kernel", dense.kernel, required=required),
-            _Entry(f"{scope}/bias", dense.bias, required=required)]
+def _layer_norm(scope: str, norm, required: bool = True) -> list[WeightEntry]:
+    return [WeightEntry(f"{scope}/gamma", norm.gamma, required=required),
+            WeightEntry(f"{scope}/beta", norm.beta, required=required)]
 
 
-def _layer_norm(scope: str, norm, required: bool = True) -> list[_Entry]:
-    return [_Entry(f"{scope}/gamma", norm.gamma, required=required),
-            _Entry(f"{scope}/beta", norm.beta, required=required)]
-
-
-def _transposed_dense(prefix: str, dense, required: bool = False) -> list[_Entry]:
+def _transposed_dense(prefix: str, dense, required: bool = False) -> list[WeightEntry]:
     """The reference's `output_weights` [outputs, hidden] (a transposed Dense kernel) and `output_bias`."""
-    return [_Entry(f"{prefix}output_weights", dense.kernel, np.transpose, np.transpose, required),
-            _Entry(f"{prefix}output_bias", dense.bias, required=required)]
+    return [WeightEntry(f"{prefix}output_weights", dense.kernel, np.transpose, np.transpose, required),
+            WeightEntry(f"{prefix}output_bias", dense.bias, required=required)]
 
 
-def _attention_projection(scope: str, einsum_dense) -> list[_Entry]:
+def _attention_projection(scope: str, einsum_dense) -> list[WeightEntry]:
     """query/key/value: Google [hidden, hidden] and [hidden] ⇄ Keras [hidden, heads, size], [heads, size]."""
     kernel, bias = einsum_dense.kernel, einsum_dense.bias
     return [
-        _Entry(f"{scope}/kernel", kernel, lambda a: a.reshape(kernel.shape),
+        WeightEntry(f"{scope}/kernel", kernel, lambda a: a.reshape(kernel.shape),
                lambda a: a.reshape(a.shape[0], -1)),
-        _Entry(f"{scope}/bias", bias, lambda a: a.reshape(bias.shape), lambda a: a.reshape(-1)),
+        WeightEntry(f"{scope}/bias", bias, lambda a: a.reshape(bias.shape), lambda a: a.reshape(-1)),
     ]
 
 
 @functools.singledispatch
-def layer_entries(layer, prefix: str) -> list[_Entry]:
+def layer_entries(layer, prefix: str) -> list[WeightEntry]:
     """The Google variables of one layer of a keras_bert model, named `prefix` + the reference's names
     for that kind of layer (`prefix` comes from the model's `google_checkpoint_names`).
 
@@ -87,32 +73,32 @@ def layer_entries(layer, prefix: str) -> list[_Entry]:
 
 
 @layer_entries.register(keras.Model)
-def _nested_model_entries(model: keras.Model, prefix: str) -> list[_Entry]:
+def _nested_model_entries(model: keras.Model, prefix: str) -> list[WeightEntry]:
     """A model inside a model (the encoder of a task model): its own names, after `prefix`."""
     return [dataclasses.replace(entry, name=prefix + entry.name) for entry in model_entries(model)]
 
 
 @layer_entries.register(BertEmbeddings)
-def _embeddings_entries(embeddings: BertEmbeddings, prefix: str) -> list[_Entry]:
+def _embeddings_entries(embeddings: BertEmbeddings, prefix: str) -> list[WeightEntry]:
     return [
-        _Entry(f"{prefix}word_embeddings", embeddings.word_embeddings.embeddings),
-        _Entry(f"{prefix}token_type_embeddings", embeddings.token_type_embeddings.embeddings),
-        _Entry(f"{prefix}position_embeddings", embeddings.position_embeddings),
+        WeightEntry(f"{prefix}word_embeddings", embeddings.word_embeddings.embeddings),
+        WeightEntry(f"{prefix}token_type_embeddings", embeddings.token_type_embeddings.embeddings),
+        WeightEntry(f"{prefix}position_embeddings", embeddings.position_embeddings),
         *_layer_norm(f"{prefix}LayerNorm", embeddings.layer_norm),
     ]
 
 
 @layer_entries.register(TransformerBlock)
-def _transformer_block_entries(block: TransformerBlock, prefix: str) -> list[_Entry]:
+def _transformer_block_entries(block: TransformerBlock, prefix: str) -> list[WeightEntry]:
     attention = block.attention
     output = attention.output_dense
     return [
         *_attention_projection(f"{prefix}attention/self/query", attention.query_dense),
         *_attention_projection(f"{prefix}attention/self/key", attention.key_dense),
         *_attention_projection(f"{prefix}attention/self/value", attention.value_dense),
-        _Entry(f"{prefix}attention/output/dense/kernel", output.kernel,
+        WeightEntry(f"{prefix}attention/output/dense/kernel", output.kernel,
                lambda a, s=tuple(output.kernel.shape): a.reshape(s), lambda a: a.reshape(-1, a.shape[-1])),
-        _Entry(f"{prefix}attention/output/dense/bias", output.bias),
+        WeightEntry(f"{prefix}attention/output/dense/bias", output.bias),
         *_layer_norm(f"{prefix}attention/output/LayerNorm", block.attention_layer_norm),
         *_dense(f"{prefix}intermediate/dense", block.intermediate),
         *_dense(f"{prefix}output/dense", block.output_dense),
@@ -121,24 +107,24 @@ def _transformer_block_entries(block: TransformerBlock, prefix: str) -> list[_En
 
 
 @layer_entries.register(Pooler)
-def _pooler_entries(pooler: Pooler, prefix: str) -> list[_Entry]:
+def _pooler_entries(pooler: Pooler, prefix: str) -> list[WeightEntry]:
     return _dense(f"{prefix}dense", pooler.dense)
 
 
 @layer_entries.register(MaskedLMHead)
-def _masked_lm_head_entries(head: MaskedLMHead, prefix: str) -> list[_Entry]:
+def _masked_lm_head_entries(head: MaskedLMHead, prefix: str) -> list[WeightEntry]:
     """Transform dense and LayerNorm, and the output bias; its table is the tied word embeddings."""
     return [*_dense(f"{prefix}transform/dense", head.transform, required=False),
             *_layer_norm(f"{prefix}transform/LayerNorm", head.layer_norm, required=False),
-            _Entry(f"{prefix}output_bias", head.output_bias, required=False)]
+            WeightEntry(f"{prefix}output_bias", head.output_bias, required=False)]
 
 
 @layer_entries.register(DenseLogitsHead)
-def _dense_logits_head_entries(head: DenseLogitsHead, prefix: str) -> list[_Entry]:
+def _dense_logits_head_entries(head: DenseLogitsHead, prefix: str) -> list[WeightEntry]:
     return _transposed_dense(prefix, head.dense)
 
 
-def model_entries(model) -> list[_Entry]:
+def model_entries(model) -> list[WeightEntry]:
     """Every Google variable of a keras_bert model, in the order of its `google_checkpoint_names`:
     {layer name: prefix of that layer's Google variable names}, declared by each model class
     (e.g. `{"embeddings": "bert/embeddings/", ...}` for `BertEncoder`, `{"span": "cls/squad/"}` among
@@ -146,7 +132,7 @@ def model_entries(model) -> list[_Entry]:
     names = getattr(model, "google_checkpoint_names", None)
     if names is None:
         raise TypeError(f"no Google checkpoint layout for {type(model).__name__}")
-    return [entry for layer_name, prefix in names.items()
+    return [dataclasses.replace(entry, group=entry.group or layer_name) for layer_name, prefix in names.items()
             for entry in layer_entries(model.get_layer(layer_name), prefix)]
 
 
@@ -215,11 +201,12 @@ def _read_variable(reader, prefix: str, name: str) -> np.ndarray:
 
 
 def load_google_checkpoint(model_class, path: str | os.PathLike, config: ConfigLike | None = None,
-                           **model_kwargs: Any):
+                           required_heads: tuple[str, ...] = (), **model_kwargs: Any):
     """Builds `model_class(config, **model_kwargs)` and loads a Google checkpoint into it.
 
     `path`: a release folder or checkpoint prefix; `config`: a `BertConfig`, its dict or the path of a
-    `bert_config.json`, by default the `bert_config.json` in the folder. Raises FileNotFoundError for
+    `bert_config.json`, by default the `bert_config.json` in the folder; `required_heads`: head layers that
+    must be in the checkpoint (see `weight_entries.assign_arrays`). Raises FileNotFoundError for
     missing files and ValueError listing every missing variable, shape conflict and unused `bert/`
     variable; nothing is loaded unless everything checks out.
     """
@@ -229,55 +216,25 @@ def load_google_checkpoint(model_class, path: str | os.PathLike, config: ConfigL
         if not os.path.exists(config):
             raise FileNotFoundError(f"{CONFIG_FILE} not found beside checkpoint {prefix}; pass config=")
     model = model_class(as_bert_config(config), **model_kwargs)
-    assign_checkpoint(model, prefix)
+    assign_checkpoint(model, prefix, required_heads)
     return model
 
 
-def assign_checkpoint(model, prefix: str) -> None:
+def assign_checkpoint(model, prefix: str, required_heads: tuple[str, ...] = ()) -> None:
     """Loads the checkpoint at `prefix` into an existing keras_bert model (see `load_google_checkpoint`)."""
     arrays = read_checkpoint_arrays(prefix)
     if not any(name.startswith("bert/") for name in arrays):
         sample = ", ".join(sorted(arrays)[:5]) or "no variables"
         raise ValueError(f"{prefix} is not a BERT checkpoint: it has no bert/ variables (found {sample})")
     entries = model_entries(model)
-    missing, conflicts, values = [], [], []
-    for entry in entries:
-        if entry.name not in arrays:
-            if entry.required:
-                missing.append(entry.name)
-            continue
-        array = arrays[entry.name]
-        expected = tuple(entry.to_google(np.zeros(entry.variable.shape, "float32")).shape)
-        if tuple(array.shape) != expected:
-            conflicts.append(f"{entry.name}: checkpoint {list(array.shape)} vs model {list(expected)}")
-            continue
-        values.append((entry, array))
     known = {entry.name for entry in entries}
-    unused = sorted(name for name in arrays if name.startswith("bert/") and name not in known)
-    fresh_heads = sorted(e.name for e in entries if not e.required and e.name not in arrays)
-    loaded_heads = [e.name for e in entries if not e.required and e.name in arrays]
-    if fresh_heads and loaded_heads:  # half a head: the checkpoint is not what the model expects
-        missing += fresh_heads
-    if missing or conflicts or unused:
-        problems = []
-        if missing:
-            problems.append(f"missing variables ({len(missing)}): " + ", ".join(missing))
-        if conflicts:
-            problems.append(f"shape conflicts ({len(conflicts)}): " + "; ".join(conflicts))
-        if unused:
-            problems.append(f"checkpoint variables the model does not have ({len(unused)}): " + ", ".join(unused))
-        raise ValueError(f"checkpoint {prefix} does not match the {model.name} model built from its config:\n  "
-                         + "\n  ".join(problems))
-    for entry, array in values:
-        entry.variable.assign(entry.to_keras(array).astype(entry.variable.dtype))
-    if fresh_heads:
-        logger.warning("checkpoint %s has no task head for %s; these start from their initializers: %s",
-                       prefix, model.name, ", ".join(fresh_heads))
+    unused = [name for name in arrays if name.startswith("bert/") and name not in known]
+    assign_arrays(model, entries, arrays, prefix, unused, noun="variables", required_heads=required_heads)
 
 
 def google_checkpoint_arrays(model) -> dict[str, np.ndarray]:
     """The model's weights as {Google variable name: array in the reference layout}."""
-    return {e.name: e.to_google(np.asarray(e.variable.numpy())) for e in model_entries(model)}
+    return file_arrays(model_entries(model))
 
 
 def save_google_checkpoint(model, path: str | os.PathLike) -> str:

@@ -1,5 +1,6 @@
 """Exports for TensorFlow Serving, in `serving_layout`'s folders: a fine-tuning `--output_dir` (its task model,
-plus the encoder and the preprocessing model), or a pretrained Google checkpoint (encoder and preprocessing).
+plus the encoder and the preprocessing model), or a pretrained checkpoint, Google's or a Hugging Face folder
+(encoder and preprocessing); a fine-tuned Hugging Face folder is exported by `keras_bert.export.huggingface`.
 
 The fine-tuning folder is read through its typed contract, `keras_bert.training.outputs.TaskInfo`
 (`task_info.json`), with the model from `model.keras`, else from `bert_model.ckpt` + `bert_config.json`.
@@ -14,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert.checkpoints import huggingface as hf
 from keras_bert.checkpoints.google import CONFIG_FILE, resolve_checkpoint
 from keras_bert.config import BertConfig
 from keras_bert.export.classifier import export_classifier
@@ -27,8 +29,9 @@ from keras_bert.models.encoder import BertEncoder
 from keras_bert.models.pretrainer import BertPretrainer
 from keras_bert.models.span_labeler import BertSpanLabeler
 from keras_bert.models.token_classifier import BertTokenClassifier
-from keras_bert.tokenization.preprocessor import BertPreprocessor, check_case_matches_checkpoint
+from keras_bert.tokenization.preprocessor import BertPreprocessor
 from keras_bert.tokenization.vocab import check_vocab_matches_config
+from keras_bert.training import model_inputs
 from keras_bert.training.outputs import CHECKPOINT_PREFIX, CLASSIFIER, MODEL_FILE, SQUAD, TAGGER, VOCAB_FILE, TaskInfo
 
 TASK_MODELS = {CLASSIFIER: BertClassifier, SQUAD: BertSpanLabeler, TAGGER: BertTokenClassifier}
@@ -104,8 +107,20 @@ def export_finetuned(model_dir: str | os.PathLike, export_base: str | os.PathLik
         raise FileNotFoundError(f"{vocab_file} not found (fine-tuning copies --vocab_file there)")
     model = load_task_model(model_dir, info)
     check_vocab_matches_config(vocab_file, model.bert_config, model_dir / CONFIG_FILE)
-    preprocessor = BertPreprocessor(vocab_file, info.do_lower_case, info.max_seq_length)
+    return export_task(model, info, vocab_file, export_base, model_name, version, export_encoder,
+                       export_preprocessing_model, pair_input, max_text_bytes, max_windows, overwrite,
+                       info.tokenizer_options)
 
+
+def export_task(model: keras.Model, info: TaskInfo, vocab_file: str | os.PathLike, export_base: str | os.PathLike,
+                model_name: str, version: int | None = None, export_encoder: bool = True,
+                export_preprocessing_model: bool = True, pair_input: bool | None = None,
+                max_text_bytes: int | None = None, max_windows: int | None = None, overwrite: bool = False,
+                tokenizer_options: dict | None = None) -> dict[str, str]:
+    """Exports a fine-tuned task `model` described by `info`, with `vocab_file`, as `model_name` (and its encoder
+    and preprocessing models); `tokenizer_options` are `BertPreprocessor`'s beyond vocabulary and casing (a Hugging
+    Face folder's). The other arguments and the result are `export_finetuned`'s."""
+    preprocessor = BertPreprocessor(vocab_file, info.do_lower_case, info.max_seq_length, **(tokenizer_options or {}))
     if info.task == CLASSIFIER:
         pair = info.pair_input if pair_input is None else pair_input
         texts = _strings(_WARMUP_TEXTS)
@@ -159,41 +174,50 @@ def _preprocessing_version(preprocessor: BertPreprocessor, model_name: str, max_
                         [("serving_default", {"text": _strings(_WARMUP_TEXTS)})])
 
 
-def export_pretrained(bert_config_file: str | os.PathLike, init_checkpoint: str | os.PathLike,
-                      vocab_file: str | os.PathLike, do_lower_case: bool, export_base: str | os.PathLike,
+def export_pretrained(bert_config_file: str | os.PathLike | None, init_checkpoint: str | os.PathLike,
+                      vocab_file: str | os.PathLike | None, do_lower_case: bool | None, export_base: str | os.PathLike,
                       model_name: str = "bert", version: int | None = None, max_seq_length: int | None = None,
                       max_text_bytes: int | None = None, overwrite: bool = False) -> dict[str, str]:
-    """Exports a Google-format pretrained checkpoint for TF Serving.
+    """Exports a pretrained checkpoint for TF Serving: Google format, or the encoder of a Hugging Face folder.
 
-    Writes `<model_name>_encoder` (with `.mlm` when the checkpoint has `cls/predictions/*`) and
-    `<model_name>_preprocessing` (packing to `max_seq_length`: None for the smaller of 128 and the config's
-    `max_position_embeddings`; a larger value is an error); returns {"encoder": dir, "preprocessing": dir,
-    "models_config": path}. `init_checkpoint` is a checkpoint prefix or a release folder; `max_text_bytes` and
-    `overwrite` as in `export_finetuned`.
+    Writes `<model_name>_encoder` (with `.mlm` when the checkpoint has the masked-LM head: Google's
+    `cls/predictions/*`, a BertForPreTraining or BertForMaskedLM folder) and `<model_name>_preprocessing` (packing
+    to `max_seq_length`: None for the smaller of 128 and the config's `max_position_embeddings`; a larger value is
+    an error); returns {"encoder": dir, "preprocessing": dir, "models_config": path}. `init_checkpoint` is a
+    checkpoint prefix, a release folder or a Hugging Face folder, whose config.json, vocab.txt and casing stand in
+    for `bert_config_file`, `vocab_file` and `do_lower_case` when they are None (`model_inputs`);
+    `max_text_bytes` and `overwrite` as in `export_finetuned`.
     """
-    config = BertConfig.from_json_file(bert_config_file)
-    check_vocab_matches_config(vocab_file, config, bert_config_file)
-    max_seq_length = _pretrained_seq_length(max_seq_length, config, bert_config_file)
-    check_case_matches_checkpoint(do_lower_case, init_checkpoint)
-    prefix, _ = resolve_checkpoint(init_checkpoint)
-    names = {name for name, _ in tf.train.list_variables(prefix)}
-    model_class = BertPretrainer if "cls/predictions/output_bias" in names else BertEncoder
-    model = model_class.from_google_checkpoint(prefix, config=config)
-    preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length)
+    inputs = model_inputs.resolve_model_inputs(os.fspath(init_checkpoint), bert_config_file and os.fspath(
+        bert_config_file), vocab_file and os.fspath(vocab_file), do_lower_case)
+    source = (f"--bert_config_file {bert_config_file}" if bert_config_file
+              else os.path.join(init_checkpoint, hf.CONFIG_FILE))
+    max_seq_length = serving_seq_length(max_seq_length, inputs.config, source)
+    if inputs.huggingface:
+        architectures = model_inputs.huggingface_architectures(init_checkpoint)
+        has_mlm = bool({"BertForPreTraining", "BertForMaskedLM"} & set(architectures))
+        model = (BertPretrainer if has_mlm else BertEncoder).from_huggingface(init_checkpoint, config=inputs.config)
+    else:
+        prefix, _ = resolve_checkpoint(init_checkpoint)
+        names = {name for name, _ in tf.train.list_variables(prefix)}
+        model_class = BertPretrainer if "cls/predictions/output_bias" in names else BertEncoder
+        model = model_class.from_google_checkpoint(prefix, config=inputs.config)
+    preprocessor = BertPreprocessor(inputs.vocab_file, inputs.do_lower_case, max_seq_length,
+                                    **inputs.tokenizer_options())
     return _write(export_base, {
         "encoder": _encoder_version(model, preprocessor, f"{model_name}_encoder"),
         "preprocessing": _preprocessing_version(preprocessor, f"{model_name}_preprocessing", max_text_bytes),
     }, version, overwrite)
 
 
-def _pretrained_seq_length(max_seq_length: int | None, config: BertConfig, bert_config_file) -> int:
-    """--max_seq_length, by default the smaller of 128 and what the position embeddings cover (more fails on
-    every request)."""
+def serving_seq_length(max_seq_length: int | None, config: BertConfig, source: str,
+                           default: int = DEFAULT_MAX_SEQ_LENGTH) -> int:
+    """--max_seq_length, by default the smaller of `default` and what the position embeddings of the config (read
+    from `source`) cover (more fails on every request)."""
     limit = config.max_position_embeddings
     if max_seq_length is None:
-        return min(DEFAULT_MAX_SEQ_LENGTH, limit)
+        return min(default, limit)
     if max_seq_length > limit:
         raise ValueError(f"--max_seq_length {max_seq_length} exceeds max_position_embeddings {limit} of "
-                         f"--bert_config_file {bert_config_file}; pass at most {limit}, or omit it for "
-                         f"{min(DEFAULT_MAX_SEQ_LENGTH, limit)}")
+                         f"{source}; pass at most {limit}, or omit it for {min(default, limit)}")
     return max_seq_length

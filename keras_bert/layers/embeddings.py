@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_bert.layers.numerics import float32_layer_norm, truncated_normal
+from keras_bert.layers.numerics import LAYER_NORM_EPSILON, float32_layer_norm, truncated_normal
 
 
 def checked_ids(ids, table_size: int, name: str, size_name: str):
@@ -37,6 +37,7 @@ class BertEmbeddings(keras.layers.Layer):
         type_vocab_size: int, number of token types (segments).
         dropout_rate: float in [0, 1), dropout on the output during training.
         initializer_range: float, stddev of the truncated-normal initializer.
+        layer_norm_epsilon: float, the LayerNorm's ε (the reference's 1e-12 by default).
 
     Call: `(input_word_ids, input_type_ids)`, both int32 [batch, seq] with seq ≤ max_position_embeddings,
     ids in [0, vocab_size) and [0, type_vocab_size) (else an InvalidArgumentError naming the input, see
@@ -50,7 +51,8 @@ class BertEmbeddings(keras.layers.Layer):
     """
 
     def __init__(self, vocab_size: int, hidden_size: int, max_position_embeddings: int,
-                 type_vocab_size: int, dropout_rate: float, initializer_range: float, **kwargs: Any):
+                 type_vocab_size: int, dropout_rate: float, initializer_range: float,
+                 layer_norm_epsilon: float = LAYER_NORM_EPSILON, **kwargs: Any):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
@@ -58,6 +60,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.type_vocab_size = type_vocab_size
         self.dropout_rate = dropout_rate
         self.initializer_range = initializer_range
+        self.layer_norm_epsilon = layer_norm_epsilon
         init = truncated_normal(initializer_range)
         self.word_embeddings = keras.layers.Embedding(
             vocab_size, hidden_size, embeddings_initializer=init, dtype=self.dtype_policy,
@@ -65,7 +68,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.token_type_embeddings = keras.layers.Embedding(
             type_vocab_size, hidden_size, embeddings_initializer=init, dtype=self.dtype_policy,
             name="token_type_embeddings")
-        self.layer_norm = float32_layer_norm("layer_norm")
+        self.layer_norm = float32_layer_norm("layer_norm", layer_norm_epsilon)
         self.dropout = keras.layers.Dropout(dropout_rate, dtype=self.dtype_policy, name="dropout")
 
     def build(self, input_shape=None) -> None:
@@ -94,4 +97,4 @@ class BertEmbeddings(keras.layers.Layer):
         return {**super().get_config(), "vocab_size": self.vocab_size, "hidden_size": self.hidden_size,
                 "max_position_embeddings": self.max_position_embeddings,
                 "type_vocab_size": self.type_vocab_size, "dropout_rate": self.dropout_rate,
-                "initializer_range": self.initializer_range}
+                "initializer_range": self.initializer_range, "layer_norm_epsilon": self.layer_norm_epsilon}

@@ -6,7 +6,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from keras_bert.layers.numerics import activation_from_name, float32_layer_norm, truncated_normal
+from keras_bert.layers.numerics import LAYER_NORM_EPSILON, activation_from_name, float32_layer_norm, truncated_normal
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -27,7 +27,8 @@ class MaskedLMHead(keras.layers.Layer):
     """
 
     def __init__(self, vocab_size: int, hidden_size: int, hidden_act: str, initializer_range: float,
-                 embedding: keras.layers.Embedding | None = None, **kwargs: Any):
+                 embedding: keras.layers.Embedding | None = None, layer_norm_epsilon: float = LAYER_NORM_EPSILON,
+                 **kwargs: Any):
         super().__init__(**kwargs)
         if embedding is None:
             raise ValueError("MaskedLMHead needs the encoder's word `embedding` layer to tie its output to")
@@ -35,12 +36,13 @@ class MaskedLMHead(keras.layers.Layer):
         self.hidden_size = hidden_size
         self.hidden_act = hidden_act
         self.initializer_range = initializer_range
+        self.layer_norm_epsilon = layer_norm_epsilon
         self.embedding = embedding
         self.transform = keras.layers.Dense(
             hidden_size, activation=activation_from_name(hidden_act),
             kernel_initializer=truncated_normal(initializer_range), dtype=self.dtype_policy,
             name="transform")
-        self.layer_norm = float32_layer_norm("layer_norm")
+        self.layer_norm = float32_layer_norm("layer_norm", layer_norm_epsilon)
 
     def build(self, input_shape=None) -> None:
         self.transform.build((None, None, self.hidden_size))
@@ -59,7 +61,8 @@ class MaskedLMHead(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "vocab_size": self.vocab_size, "hidden_size": self.hidden_size,
-                "hidden_act": self.hidden_act, "initializer_range": self.initializer_range}
+                "hidden_act": self.hidden_act, "initializer_range": self.initializer_range,
+                "layer_norm_epsilon": self.layer_norm_epsilon}
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")

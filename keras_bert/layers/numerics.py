@@ -40,6 +40,7 @@ def truncated_normal(stddev: float) -> keras.initializers.Initializer:
     return keras.initializers.TruncatedNormal(stddev=stddev)
 
 
-def float32_layer_norm(name: str) -> keras.layers.LayerNormalization:
-    """LayerNorm kept in float32 under mixed precision (as the reference's fp16 recipes do)."""
-    return keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, dtype="float32", name=name)
+def float32_layer_norm(name: str, epsilon: float = LAYER_NORM_EPSILON) -> keras.layers.LayerNormalization:
+    """LayerNorm kept in float32 under mixed precision (as the reference's fp16 recipes do); `epsilon` is
+    `BertConfig.layer_norm_eps` (the reference's 1e-12 unless a converted checkpoint says otherwise)."""
+    return keras.layers.LayerNormalization(epsilon=epsilon, dtype="float32", name=name)

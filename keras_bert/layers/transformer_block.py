@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers.attention import BertSelfAttention
-from keras_bert.layers.numerics import activation_from_name, float32_layer_norm, truncated_normal
+from keras_bert.layers.numerics import LAYER_NORM_EPSILON, activation_from_name, float32_layer_norm, truncated_normal
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -24,6 +24,7 @@ class TransformerBlock(keras.layers.Layer):
         hidden_dropout_prob: float, dropout after attention and after the feed-forward output.
         attention_probs_dropout_prob: float, dropout on the attention probabilities.
         initializer_range: float, stddev of the truncated-normal initializer.
+        layer_norm_epsilon: float, the LayerNorms' ε (the reference's 1e-12 by default).
 
     Call: `(hidden_states, attention_mask)`: float [batch, seq, hidden], int/bool [batch, 1, seq]
     (1 = attend) → float [batch, seq, hidden] in the compute dtype.
@@ -37,7 +38,7 @@ class TransformerBlock(keras.layers.Layer):
 
     def __init__(self, hidden_size: int, num_attention_heads: int, intermediate_size: int,
                  hidden_act: str, hidden_dropout_prob: float, attention_probs_dropout_prob: float,
-                 initializer_range: float, **kwargs: Any):
+                 initializer_range: float, layer_norm_epsilon: float = LAYER_NORM_EPSILON, **kwargs: Any):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
         self.num_attention_heads = num_attention_heads
@@ -46,20 +47,21 @@ class TransformerBlock(keras.layers.Layer):
         self.hidden_dropout_prob = hidden_dropout_prob
         self.attention_probs_dropout_prob = attention_probs_dropout_prob
         self.initializer_range = initializer_range
+        self.layer_norm_epsilon = layer_norm_epsilon
         init = truncated_normal(initializer_range)
         policy = self.dtype_policy
         self.attention = BertSelfAttention(
             num_heads=num_attention_heads, key_dim=hidden_size // num_attention_heads,
             dropout=attention_probs_dropout_prob, kernel_initializer=init, dtype=policy, name="attention")
         self.attention_dropout = keras.layers.Dropout(hidden_dropout_prob, dtype=policy, name="attention_dropout")
-        self.attention_layer_norm = float32_layer_norm("attention_layer_norm")
+        self.attention_layer_norm = float32_layer_norm("attention_layer_norm", layer_norm_epsilon)
         self.intermediate = keras.layers.Dense(
             intermediate_size, activation=activation_from_name(hidden_act), kernel_initializer=init,
             dtype=policy, name="intermediate")
         self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init, dtype=policy,
                                                name="output_dense")
         self.output_dropout = keras.layers.Dropout(hidden_dropout_prob, dtype=policy, name="output_dropout")
-        self.output_layer_norm = float32_layer_norm("output_layer_norm")
+        self.output_layer_norm = float32_layer_norm("output_layer_norm", layer_norm_epsilon)
 
     def build(self, input_shape=None) -> None:
         shape = (None, None, self.hidden_size)
@@ -88,4 +90,4 @@ class TransformerBlock(keras.layers.Layer):
                 "intermediate_size": self.intermediate_size, "hidden_act": self.hidden_act,
                 "hidden_dropout_prob": self.hidden_dropout_prob,
                 "attention_probs_dropout_prob": self.attention_probs_dropout_prob,
-                "initializer_range": self.initializer_range}
+                "initializer_range": self.initializer_range, "layer_norm_epsilon": self.layer_norm_epsilon}

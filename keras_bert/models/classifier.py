@@ -30,6 +30,9 @@ class BertClassifier(BertTaskModel):
 
     # The reference's run_classifier names its head `output_weights` / `output_bias`, with no scope.
     google_checkpoint_heads = {"classifier": ""}
+    huggingface_checkpoint_heads = {"classifier": "classifier."}
+    huggingface_architecture = "BertForSequenceClassification"
+    huggingface_labels_argument = "num_classes"
 
     def __init__(self, config: BertConfig | dict[str, Any], num_classes: int, dropout_rate: float | None = None,
                  **kwargs: Any):

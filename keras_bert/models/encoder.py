@@ -1,17 +1,16 @@
 """`BertEncoder`: the BERT transformer as a functional `keras.Model` with the TF Hub encoder interface."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import keras
 from keras import ops
 
-from keras_bert.checkpoints import google
-from keras_bert.config import BertConfig, ConfigLike
+from keras_bert.config import BertConfig
 from keras_bert.layers.embeddings import BertEmbeddings
 from keras_bert.layers.pooler import Pooler
 from keras_bert.layers.transformer_block import TransformerBlock
+from keras_bert.models.pretrained_loading import LoadsCheckpoints
 
 ENCODER_INPUTS = ("input_word_ids", "input_mask", "input_type_ids")
 
@@ -22,7 +21,7 @@ def encoder_inputs(name_prefix: str = "") -> dict[str, keras.KerasTensor]:
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertEncoder(keras.Model):
+class BertEncoder(LoadsCheckpoints, keras.Model):
     """google-research/bert's `BertModel` in Keras 3 layers.
 
     Inputs, a dict of int32 [batch, seq] (seq ≤ `max_position_embeddings`, any length per call):
@@ -48,7 +47,7 @@ class BertEncoder(keras.Model):
             vocab_size=config.vocab_size, hidden_size=config.hidden_size,
             max_position_embeddings=config.max_position_embeddings,
             type_vocab_size=config.type_vocab_size, dropout_rate=config.hidden_dropout_prob,
-            initializer_range=config.initializer_range, name="embeddings")
+            initializer_range=config.initializer_range, layer_norm_epsilon=config.layer_norm_eps, name="embeddings")
         hidden = embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
         # [batch, 1, seq]: every query position sees the same keys, as in the reference's
         # create_attention_mask_from_input_mask.
@@ -60,7 +59,8 @@ class BertEncoder(keras.Model):
                 intermediate_size=config.intermediate_size, hidden_act=config.hidden_act,
                 hidden_dropout_prob=config.hidden_dropout_prob,
                 attention_probs_dropout_prob=config.attention_probs_dropout_prob,
-                initializer_range=config.initializer_range, name=f"transformer_layer_{index}",
+                initializer_range=config.initializer_range, layer_norm_epsilon=config.layer_norm_eps,
+                name=f"transformer_layer_{index}",
             )(hidden, attention_mask)
             layer_outputs.append(hidden)
         pooled = Pooler(config.hidden_size, config.initializer_range, name="pooler")(hidden)
@@ -89,18 +89,13 @@ class BertEncoder(keras.Model):
         blocks = {f"transformer_layer_{i}": f"bert/encoder/layer_{i}/" for i in layers}
         return {"embeddings": "bert/embeddings/", **blocks, "pooler": "bert/pooler/"}
 
+    # transformers' class for a bare encoder, whose tensor names have no `bert.` prefix.
+    huggingface_architecture = "BertModel"
+    huggingface_checkpoint_heads = None
+
     def get_config(self) -> dict[str, Any]:
         return {"config": self.bert_config.to_dict(), "name": self.name, "trainable": self.trainable}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> BertEncoder:
         return cls(**config)
-
-    @classmethod
-    def from_google_checkpoint(cls, path: str | os.PathLike, config: ConfigLike | None = None,
-                               **kwargs: Any) -> BertEncoder:
-        """Builds an encoder from a Google release folder or checkpoint prefix (see `keras_bert.checkpoints.google`).
-
-        `config`: a BertConfig, its dict or the path of a bert_config.json; by default the folder's bert_config.json.
-        """
-        return google.load_google_checkpoint(cls, path, config=config, **kwargs)

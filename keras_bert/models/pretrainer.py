@@ -34,6 +34,8 @@ class BertPretrainer(BertTaskModel):
     """
 
     google_checkpoint_heads = {"masked_lm": "cls/predictions/", "next_sentence": "cls/seq_relationship/"}
+    huggingface_checkpoint_heads = {"masked_lm": "cls.predictions.", "next_sentence": "cls.seq_relationship."}
+    huggingface_architecture = "BertForPreTraining"
 
     def __init__(self, config: BertConfig | dict[str, Any], **kwargs: Any):
         encoder = BertEncoder(config)
@@ -42,7 +44,8 @@ class BertPretrainer(BertTaskModel):
             shape=(None,), dtype="int32", name="masked_lm_positions")}
         encoded = encoder({k: inputs[k] for k in ENCODER_INPUTS})
         mlm = MaskedLMHead(cfg.vocab_size, cfg.hidden_size, cfg.hidden_act, cfg.initializer_range,
-                           embedding=encoder.embeddings.word_embeddings, name="masked_lm")
+                           embedding=encoder.embeddings.word_embeddings, layer_norm_epsilon=cfg.layer_norm_eps,
+                           name="masked_lm")
         nsp = NextSentenceHead(initializer_range=cfg.initializer_range, name="next_sentence")
         outputs = {"mlm_logits": mlm(encoded["sequence_output"], inputs["masked_lm_positions"]),
                    "nsp_logits": nsp(encoded["pooled_output"]),

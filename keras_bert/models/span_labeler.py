@@ -27,6 +27,9 @@ class BertSpanLabeler(BertTaskModel):
     """
 
     google_checkpoint_heads = {"span": "cls/squad/"}
+    huggingface_checkpoint_heads = {"span": "qa_outputs."}
+    huggingface_has_pooler = False  # transformers' class has none, so neither has the folder it saves
+    huggingface_architecture = "BertForQuestionAnswering"
 
     def __init__(self, config: BertConfig | dict[str, Any], **kwargs: Any):
         encoder = BertEncoder(config)

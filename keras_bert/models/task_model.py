@@ -1,29 +1,35 @@
-"""`BertTaskModel`: what every task model shares (an encoder, a head, `.keras` config, checkpoint loading).
+"""`BertTaskModel`: what every task model shares (an encoder, a head, `.keras` config, checkpoint names).
 
 Every task model takes the encoder's input dict (int32 [batch, seq] `input_word_ids`, `input_mask`,
 `input_type_ids`) and exposes the encoder as `.encoder`; outputs are float32 logits.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 import keras
 
-from keras_bert.checkpoints import google
-from keras_bert.config import ConfigLike
 from keras_bert.models.encoder import BertEncoder
+from keras_bert.models.pretrained_loading import LoadsCheckpoints
 
 
-class BertTaskModel(keras.Model):
+class BertTaskModel(LoadsCheckpoints, keras.Model):
     """Base of the task models: a functional `keras.Model` around a `BertEncoder` and one or two heads.
 
-    Subclasses build their graph, then call `_finish`. Each declares in `google_checkpoint_heads` the
-    prefix of its heads' variables in Google checkpoints ({head layer name: prefix}, see
-    `keras_bert.checkpoints.google`), so checkpoint formats never need to know the model classes.
+    Subclasses build their graph, then call `_finish`. Each declares, so that checkpoint formats never need
+    to know the model classes: in `google_checkpoint_heads` the prefix of its heads' variables in Google
+    checkpoints ({head layer name: prefix}, see `keras_bert.checkpoints.google`); in
+    `huggingface_checkpoint_heads` the same for transformers' names, with `huggingface_architecture` its
+    transformers class, `huggingface_has_pooler` whether that class has a pooler, and
+    `huggingface_labels_argument` the constructor argument that counts its labels (see
+    `keras_bert.checkpoints.huggingface`).
     """
 
     google_checkpoint_heads: ClassVar[dict[str, str]]
+    huggingface_checkpoint_heads: ClassVar[dict[str, str]]
+    huggingface_architecture: ClassVar[str]
+    huggingface_has_pooler: ClassVar[bool] = True
+    huggingface_labels_argument: ClassVar[str | None] = None
 
     @property
     def google_checkpoint_names(self) -> dict[str, str]:
@@ -44,13 +50,3 @@ class BertTaskModel(keras.Model):
     @classmethod
     def from_config(cls, config: dict[str, Any]):
         return cls(**config)
-
-    @classmethod
-    def from_google_checkpoint(cls, path: str | os.PathLike, config: ConfigLike | None = None, **kwargs: Any):
-        """Builds the model from a Google release folder or checkpoint prefix (see `keras_bert.checkpoints.google`).
-
-        `config`: a BertConfig, its dict or the path of a bert_config.json; by default the folder's bert_config.json.
-        Encoder variables must all be present; head variables are loaded when the checkpoint has
-        them (a fine-tuned checkpoint) and keep their initial values otherwise (a pretrained one).
-        """
-        return google.load_google_checkpoint(cls, path, config=config, **kwargs)

@@ -30,6 +30,10 @@ class BertTokenClassifier(BertTaskModel):
 
     # No reference tagger exists; its head is saved like run_classifier's, `output_weights` / `output_bias`.
     google_checkpoint_heads = {"tagger": ""}
+    huggingface_checkpoint_heads = {"tagger": "classifier."}
+    huggingface_has_pooler = False  # transformers' class has none, so neither has the folder it saves
+    huggingface_architecture = "BertForTokenClassification"
+    huggingface_labels_argument = "num_labels"
 
     def __init__(self, config: BertConfig | dict[str, Any], num_labels: int, dropout_rate: float | None = None,
                  **kwargs: Any):

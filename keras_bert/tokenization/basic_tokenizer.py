@@ -1,5 +1,8 @@
 """The reference BasicTokenizer (clean, CJK split, lower/NFD/strip marks, punctuation split) as TF ops.
 
+Which of lower-casing, accent stripping and the CJK split run is decided when the tables are built
+(`unicode_tables.build_char_tables`, with Hugging Face's `strip_accents` and `tokenize_chinese_chars`).
+
 Input strings are decoded as UTF-8 with invalid bytes dropped (`errors="ignore"`, like the
 reference's `convert_to_unicode`). Every surviving code point keeps the byte span of the input
 character it came from, so word pieces can be mapped back to byte offsets of the original string.
@@ -73,6 +76,8 @@ class TableTensors:
             self._create(tables)
 
     def _create(self, tables: ut.CharTables) -> None:
+        self.lower_case = tables.lower_case
+        self.strip_accents = tables.strip_accents
         self.run_starts = tf.constant(tables.run_starts)
         self.bmp_runs = tf.constant(tables.bmp_runs)
         self.run_props = tf.constant(tables.run_props)
@@ -150,10 +155,11 @@ def _canonical_order(ccc: tf.Tensor, starts_row: tf.Tensor, *values: tf.Tensor) 
     return tf.cond(tf.reduce_any(out_of_order), sort_runs, lambda: tuple(tf.identity(v) for v in values))
 
 
-def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables | TableTensors, lower_case: bool) -> BasicTokens:
+def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables | TableTensors) -> BasicTokens:
     """The reference BasicTokenizer on a batch: string [B] → `BasicTokens`.
 
-    `tables` from `unicode_tables.build_char_tables(lower_case)`, or those as `TableTensors`.
+    `tables` from `unicode_tables.build_char_tables(...)`, or those as `TableTensors`; they say whether to
+    lower-case and strip accents.
     """
     t = tables if isinstance(tables, TableTensors) else TableTensors(tables)
     decoded, char_starts = tf.strings.unicode_decode_with_offsets(texts, "UTF-8", errors="ignore")
@@ -166,17 +172,20 @@ def basic_tokenize(texts: tf.Tensor, tables: ut.CharTables | TableTensors, lower
     kept = tf.equal(props & ut.DROP, 0)
     cps, rows, begins, ends, runs, props = _keep(kept, cps, rows, begins, ends, runs, props)
     source_props = props
-    if lower_case:
-        final = tf.cond(tf.reduce_any(tf.equal(cps, ut.CAPITAL_SIGMA)),  # Rare: skip the context scan.
-                        lambda: _final_sigma(cps, rows, props), lambda: tf.zeros_like(cps, tf.bool))
-        cps = tf.where(final, ut.SMALL_FINAL_SIGMA, cps)  # Same property bits as the capital it replaces.
-        expansion = tf.where(final, -1, tf.gather(t.run_expansion, runs))
+    if t.lower_case or t.strip_accents:
+        expansion = tf.gather(t.run_expansion, runs)
+        if t.lower_case:
+            final = tf.cond(tf.reduce_any(tf.equal(cps, ut.CAPITAL_SIGMA)),  # Rare: skip the context scan.
+                            lambda: _final_sigma(cps, rows, props), lambda: tf.zeros_like(cps, tf.bool))
+            cps = tf.where(final, ut.SMALL_FINAL_SIGMA, cps)  # Same property bits as the capital it replaces.
+            expansion = tf.where(final, -1, expansion)
         cps, props, source = _expand(cps, props, expansion, t)
-        ccc = tf.bitwise.right_shift(props, ut.CCC_SHIFT) & 255
-        source_rows = tf.gather(rows, source)
-        new_row = tf.not_equal(source_rows, _shift_right(source_rows, -1))
-        cps, source, props = _canonical_order(ccc, new_row, cps, source, props)
-        cps, source, props = _keep(tf.equal(props & ut.MARK, 0), cps, source, props)
+        if t.strip_accents:
+            ccc = tf.bitwise.right_shift(props, ut.CCC_SHIFT) & 255
+            source_rows = tf.gather(rows, source)
+            new_row = tf.not_equal(source_rows, _shift_right(source_rows, -1))
+            cps, source, props = _canonical_order(ccc, new_row, cps, source, props)
+            cps, source, props = _keep(tf.equal(props & ut.MARK, 0), cps, source, props)
         rows, begins, ends, source_props = (tf.gather(x, source) for x in (rows, begins, ends, source_props))
     else:
         source = tf.range(tf.size(cps, out_type=tf.int64))

@@ -22,20 +22,23 @@ class PieceTokenizer:
     Args:
       vocab_file: one token per line (id = line number).
       do_lower_case: the reference's flag.
+      options: Hugging Face's options of `BertTokenizer` (`strip_accents`, `tokenize_chinese_chars`,
+        `max_chars_per_word`); the defaults are the reference's.
     """
 
-    def __init__(self, vocab_file: str | os.PathLike, do_lower_case: bool):
-        self.tokenizer = BertTokenizer(vocab_file, do_lower_case)
+    def __init__(self, vocab_file: str | os.PathLike, do_lower_case: bool, **options):
+        self.tokenizer = BertTokenizer(vocab_file, do_lower_case, **options)
         self.vocab = self.tokenizer.vocab
         self._ids = {token: i for i, token in enumerate(self.vocab)}  # Unique but for blank lines, never looked up.
-        tables = unicode_tables.build_char_tables(do_lower_case)
+        tables = unicode_tables.build_char_tables(
+            self.tokenizer.lower_case, self.tokenizer.strip_accents, self.tokenizer.tokenize_chinese_chars)
         self._pieces = tf.function(
             lambda texts: self.tokenizer(texts).merge_dims(1, 2),
             input_signature=[tf.TensorSpec([None], tf.string)])
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
         def words(texts):  # string [batch] → string [batch, (words)]
-            basic = basic_tokenizer.basic_tokenize(texts, tables, do_lower_case)
+            basic = basic_tokenizer.basic_tokenize(texts, tables)
             return tf.RaggedTensor.from_value_rowids(basic.words, basic.word_rows,
                                                      nrows=tf.shape(texts, out_type=tf.int64)[0])
 

@@ -1,6 +1,6 @@
-"""`BertPreprocessor`: strings → the encoder's input dict (tokenize, then pack), and the casing rules of
-Google's release folders (`lower_case_from_release_name`, `check_case_matches_checkpoint`, as the
-reference's `validate_case_matches_checkpoint`).
+"""`BertPreprocessor`: strings → the encoder's input dict (tokenize, then pack), from a vocabulary, a Google release
+folder or a Hugging Face folder; and the casing rules of Google's release folders (`lower_case_from_release_name`,
+`check_case_matches_checkpoint`, as the reference's `validate_case_matches_checkpoint`).
 
 An empty, all-whitespace or all-control-character string has no words and packs to `[CLS] [SEP]`.
 """
@@ -13,8 +13,9 @@ import re
 import keras
 import tensorflow as tf
 
+from keras_bert.tokenization import huggingface
 from keras_bert.tokenization.packing import BertPackInputs
-from keras_bert.tokenization.tokenizer import BertTokenizer
+from keras_bert.tokenization.tokenizer import MAX_CHARS_PER_WORD, BertTokenizer
 
 
 def lower_case_from_release_name(folder: str | os.PathLike) -> bool:
@@ -59,6 +60,8 @@ class BertPreprocessor(keras.layers.Layer):
         vocab_file: path of the vocabulary (one token per line).
         lower_case: the reference's `do_lower_case`.
         seq_length: int ≥ 3, the packed length.
+        strip_accents, tokenize_chinese_chars, max_chars_per_word: Hugging Face's options of `BertTokenizer`;
+            the defaults are the reference's.
 
     Call: string [batch], or [string [batch], string [batch]] → dict of int32 [batch, seq_length]
     (`input_word_ids`, `input_mask`, `input_type_ids`); see `BertPackInputs`.
@@ -69,11 +72,15 @@ class BertPreprocessor(keras.layers.Layer):
     [[101, 7592, 999, 102, 7632, 102, 0, 0]]
     """
 
-    def __init__(self, vocab_file: str | os.PathLike, lower_case: bool, seq_length: int = 128, **kwargs):
+    def __init__(self, vocab_file: str | os.PathLike, lower_case: bool, seq_length: int = 128,
+                 strip_accents: bool | None = None, tokenize_chinese_chars: bool = True,
+                 max_chars_per_word: int = MAX_CHARS_PER_WORD, **kwargs):
         super().__init__(**kwargs)
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
-        self.tokenizer = BertTokenizer(vocab_file, lower_case, name="tokenizer")
+        self.tokenizer = BertTokenizer(vocab_file, lower_case, strip_accents=strip_accents,
+                                       tokenize_chinese_chars=tokenize_chinese_chars,
+                                       max_chars_per_word=max_chars_per_word, name="tokenizer")
         self.packer = BertPackInputs(seq_length, self.tokenizer.get_special_tokens_dict(), name="packer")
 
     @classmethod
@@ -83,12 +90,23 @@ class BertPreprocessor(keras.layers.Layer):
             lower_case = lower_case_from_release_name(folder)
         return cls(pathlib.Path(folder) / "vocab.txt", lower_case, seq_length)
 
+    @classmethod
+    def from_huggingface(cls, folder: str | os.PathLike, seq_length: int = 128):
+        """From a Hugging Face BERT folder: `vocab.txt` with the settings of its `tokenizer_config.json` or
+        `tokenizer.json` (`huggingface.read_tokenizer_settings`, which also checks its special tokens against the
+        vocabulary)."""
+        settings = huggingface.read_tokenizer_settings(folder)
+        return cls(settings.vocab_file, settings.do_lower_case, seq_length, **settings.tokenizer_options())
+
     def call(self, inputs) -> dict[str, tf.Tensor]:
         texts = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         return self.packer([self.tokenizer(t) for t in texts])
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(vocab_file=self.tokenizer.vocab_file, lower_case=self.tokenizer.lower_case,
-                      seq_length=self.packer.seq_length)
+        tokenizer = self.tokenizer
+        config.update(vocab_file=tokenizer.vocab_file, lower_case=tokenizer.lower_case,
+                      seq_length=self.packer.seq_length, strip_accents=tokenizer.strip_accents,
+                      tokenize_chinese_chars=tokenizer.tokenize_chinese_chars,
+                      max_chars_per_word=tokenizer.max_chars_per_word)
         return config

@@ -7,11 +7,17 @@ all-whitespace or all-control-character string has no words. A word of more than
 normalization) becomes one `[UNK]`, as in google-research/bert. The literal text `[MASK]` (or `[CLS]`,
 ...) is not special: it splits into `[`, `mask`, `]`.
 
+Hugging Face's BERT tokenizer options are arguments with defaults that keep the reference's behaviour:
+`strip_accents` (None: strip when lower-casing; False: lower-case only, no NFD; True: NFD and strip Mn also
+without lower-casing), `tokenize_chinese_chars` (False: CJK ideographs stay inside words) and
+`max_chars_per_word` (Hugging Face's is 100). `tokenization.huggingface` reads them from a model folder.
+
 Character rules are tabulated from the running Python's `unicodedata` (3.11: Unicode 14.0), so the
 ids equal the reference run on the same Python.
 """
 from __future__ import annotations
 
+import numbers
 import os
 
 import keras
@@ -21,9 +27,9 @@ import tensorflow_text as tf_text
 from keras_bert.tokenization import basic_tokenizer, unicode_tables
 from keras_bert.tokenization.vocab import load_vocab
 
-MAX_CHARS_PER_WORD = 200  # google-research/bert's WordpieceTokenizer.max_input_chars_per_word.
-_MAX_BYTES_PER_WORD = 4 * MAX_CHARS_PER_WORD  # TF-Text counts bytes; no word within the limit exceeds it.
-_TOO_LONG_WORD = "x" * (_MAX_BYTES_PER_WORD + 1)  # Stands in for a word over the limit: becomes [UNK].
+# google-research/bert's WordpieceTokenizer.max_input_chars_per_word; also the largest limit allowed, since exports
+# bound the bytes of a word by it (`keras_bert.export.export_module.MAX_CHUNK_BYTES`).
+MAX_CHARS_PER_WORD = 200
 
 
 def _matchable_vocab(tokens: list[str]) -> list[str]:
@@ -36,6 +42,13 @@ def _matchable_vocab(tokens: list[str]) -> list[str]:
     return [token if token not in ("", "##") else f"[keras_bert unreachable {i}]" for i, token in enumerate(tokens)]
 
 
+def check_max_chars_per_word(value) -> int:
+    """`value` as an int in 1..MAX_CHARS_PER_WORD; anything else is a ValueError naming `max_chars_per_word`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= MAX_CHARS_PER_WORD:
+        raise ValueError(f"max_chars_per_word must be an int from 1 to {MAX_CHARS_PER_WORD}, got {value!r}")
+    return int(value)
+
+
 class BertTokenizer(keras.layers.Layer):
     """Strings → WordPiece ids, exactly as google-research/bert's FullTokenizer.
 
@@ -44,6 +57,10 @@ class BertTokenizer(keras.layers.Layer):
     Args:
         vocab_file: path of the vocabulary (one token per line).
         lower_case: the reference's `do_lower_case` (str.lower, NFD, strip Mn).
+        strip_accents: NFD and strip Mn; None (default) follows `lower_case`, as the reference and Hugging Face.
+        tokenize_chinese_chars: CJK ideographs are words of their own (default True, as the reference).
+        max_chars_per_word: a longer word (after normalization) is one [UNK]; 1 to 200, default 200 as the
+            reference (Hugging Face's tokenizers use 100).
 
     Example:
     >>> tokenizer = BertTokenizer("../shared/data/vocab/uncased_vocab.txt", lower_case=True)
@@ -51,18 +68,25 @@ class BertTokenizer(keras.layers.Layer):
     [[[7592], [1010], [19204, 17629, 2015], [999]]]
     """
 
-    def __init__(self, vocab_file: str | os.PathLike, lower_case: bool, **kwargs):
+    def __init__(self, vocab_file: str | os.PathLike, lower_case: bool, strip_accents: bool | None = None,
+                 tokenize_chinese_chars: bool = True, max_chars_per_word: int = MAX_CHARS_PER_WORD, **kwargs):
         super().__init__(**kwargs)
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
         self.vocab_file = str(vocab_file)
         self.lower_case = bool(lower_case)
+        self.strip_accents = None if strip_accents is None else bool(strip_accents)
+        self.tokenize_chinese_chars = bool(tokenize_chinese_chars)
+        self.max_chars_per_word = check_max_chars_per_word(max_chars_per_word)
         self.vocab = load_vocab(vocab_file)
-        self._char_tables = basic_tokenizer.TableTensors(unicode_tables.build_char_tables(self.lower_case))
+        self._char_tables = basic_tokenizer.TableTensors(unicode_tables.build_char_tables(
+            self.lower_case, self.strip_accents, self.tokenize_chinese_chars))
+        max_bytes_per_word = 4 * self.max_chars_per_word  # TF-Text counts bytes; no word within the limit exceeds it.
+        self._too_long_word = "x" * (max_bytes_per_word + 1)  # Stands in for a word over the limit: becomes [UNK].
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             _matchable_vocab(self.vocab),
             suffix_indicator="##",
-            max_bytes_per_word=_MAX_BYTES_PER_WORD,
+            max_bytes_per_word=max_bytes_per_word,
             token_out_type=tf.int32,
             unknown_token="[UNK]",
             no_pretokenization=True,
@@ -86,11 +110,11 @@ class BertTokenizer(keras.layers.Layer):
         texts = tf.convert_to_tensor(texts, tf.string)
         if texts.shape.rank != 1:
             raise ValueError(f"BertTokenizer expects strings of shape [batch], got shape {texts.shape}")
-        return basic_tokenizer.basic_tokenize(texts, self._char_tables, self.lower_case)
+        return basic_tokenizer.basic_tokenize(texts, self._char_tables)
 
     def _wordpiece_input(self, words: basic_tokenizer.BasicTokens) -> tuple[tf.Tensor, tf.Tensor]:
-        too_long = words.word_char_counts > MAX_CHARS_PER_WORD
-        return tf.where(too_long, _TOO_LONG_WORD, words.words), too_long
+        too_long = words.word_char_counts > self.max_chars_per_word
+        return tf.where(too_long, self._too_long_word, words.words), too_long
 
     def _nest(self, texts, pieces: tf.RaggedTensor, words: basic_tokenizer.BasicTokens) -> tf.RaggedTensor:
         batch = tf.shape(texts, out_type=tf.int64)[0]
@@ -133,5 +157,6 @@ class BertTokenizer(keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(vocab_file=self.vocab_file, lower_case=self.lower_case)
+        config.update(vocab_file=self.vocab_file, lower_case=self.lower_case, strip_accents=self.strip_accents,
+                      tokenize_chinese_chars=self.tokenize_chinese_chars, max_chars_per_word=self.max_chars_per_word)
         return config

@@ -2,7 +2,9 @@
 
 google-research/bert decides everything from Python's `unicodedata` (Unicode 14.0 on Python 3.11):
 which characters are dropped, which are whitespace, punctuation or CJK, and how uncased text is
-lower-cased (`str.lower`, not case folding), decomposed (NFD) and stripped of marks (Mn). Instead of
+lower-cased (`str.lower`, not case folding), decomposed (NFD) and stripped of marks (Mn). Hugging Face's
+options choose which of those steps run (`strip_accents`: NFD + strip Mn with or without lower-casing;
+`tokenize_chinese_chars`: whether CJK characters are words of their own); the rules stay Python's. Instead of
 re-deriving these rules from ICU or RE2 (whose Unicode tables lag Python's), we tabulate Python's own
 answers once per process and look them up in the graph (a gather, or `tf.searchsorted` above U+FFFF).
 The tables become graph constants, so an exported SavedModel carries them and needs no Python at
@@ -12,7 +14,8 @@ Layout: code points are grouped into runs of equal properties. `run_starts` (int
 starting at 0) are the first code points of the runs; `run_props` (int32 [R]) hold the property bits
 below plus the canonical combining class in bits 8..15; `run_expansion` (int32 [R]) is -1 where a
 character maps to itself, else a row of the ragged `expansion_values`/`expansion_splits` holding the
-code points of `NFD(char.lower())` (uncased tables only), and `expansion_props` (int32 [V]) the
+code points of the character's normalized form (`NFD(char.lower())` by default; `char.lower()` without accent
+stripping, `NFD(char)` with it but without lower-casing), and `expansion_props` (int32 [V]) the
 property bits of each of those code points. `bmp_runs` (int16 [65536]) is the run of
 every code point below U+10000, so the common case is one gather instead of a binary search.
 """
@@ -49,6 +52,8 @@ _CJK_RANGES = (
 class CharTables:
     """Run-length tables of the reference's per-character rules (see the module docstring)."""
 
+    lower_case: bool
+    strip_accents: bool
     run_starts: np.ndarray
     bmp_runs: np.ndarray
     run_props: np.ndarray
@@ -82,15 +87,35 @@ def _case_context_bits(char: str) -> int:
     return CASED if cased_not_ignorable else 0
 
 
-@functools.lru_cache(maxsize=2)
-def build_char_tables(lower_case: bool) -> CharTables:
-    """Tabulates the reference's character rules from this Python's `unicodedata` (~1-2 s, cached)."""
+def resolve_strip_accents(lower_case: bool, strip_accents: bool | None) -> bool:
+    """Whether NFD + strip Mn runs: `strip_accents`, or when None, `lower_case` (the reference and Hugging Face)."""
+    return bool(lower_case) if strip_accents is None else bool(strip_accents)
+
+
+def _normalize(char: str, lower_case: bool, strip_accents: bool) -> str:
+    """The per-character normalization before marks are dropped: lower-case, then NFD when stripping accents."""
+    text = char.lower() if lower_case else char
+    return unicodedata.normalize("NFD", text) if strip_accents else text
+
+
+@functools.lru_cache(maxsize=8)
+def build_char_tables(lower_case: bool, strip_accents: bool | None = None,
+                      tokenize_chinese_chars: bool = True) -> CharTables:
+    """Tabulates the character rules from this Python's `unicodedata` (~1-2 s, cached).
+
+    Args:
+      lower_case: `str.lower` each word (the reference's `do_lower_case`).
+      strip_accents: NFD and drop category Mn; None follows `lower_case` (the reference's behaviour).
+      tokenize_chinese_chars: the reference's CJK ideographs are words of their own; False keeps them in words.
+    """
+    strip = resolve_strip_accents(lower_case, strip_accents)
     props = np.zeros(MAX_CODE_POINT + 1, np.int32)
     expansion = np.full(MAX_CODE_POINT + 1, -1, np.int32)
     expansion_values: list[int] = []
     expansion_splits = [0]
-    for low, high in _CJK_RANGES:
-        props[low:high + 1] |= CJK
+    if tokenize_chinese_chars:
+        for low, high in _CJK_RANGES:
+            props[low:high + 1] |= CJK
     for cp in range(MAX_CODE_POINT + 1):
         char = chr(cp)
         category = unicodedata.category(char)
@@ -103,23 +128,25 @@ def build_char_tables(lower_case: bool) -> CharTables:
             bits |= SPACE
         if _is_reference_punctuation(cp, category):
             bits |= PUNCT
-        if lower_case:
+        if strip:
             if category == "Mn":
                 bits |= MARK
             bits |= unicodedata.combining(char) << CCC_SHIFT
-            if not bits & (SPACE | DROP) and not props[cp] & CJK:
-                bits |= _case_context_bits(char)  # Words end at spaces and CJK characters.
-            normalized = unicodedata.normalize("NFD", char.lower())
-            if normalized != char:
-                expansion[cp] = len(expansion_splits) - 1
-                expansion_values.extend(ord(c) for c in normalized)
-                expansion_splits.append(len(expansion_values))
+        if lower_case and not bits & (SPACE | DROP) and not props[cp] & CJK:
+            bits |= _case_context_bits(char)  # Words end at spaces and CJK characters.
+        normalized = _normalize(char, lower_case, strip)
+        if normalized != char:
+            expansion[cp] = len(expansion_splits) - 1
+            expansion_values.extend(ord(c) for c in normalized)
+            expansion_splits.append(len(expansion_values))
         props[cp] |= bits
     changes = np.flatnonzero((np.diff(props) != 0) | (np.diff(expansion) != 0)) + 1
     run_starts = np.concatenate([[0], changes]).astype(np.int32)
     bmp = np.arange(BMP_SIZE)
     expansion_values = np.asarray(expansion_values, np.int32)
     return CharTables(
+        lower_case=bool(lower_case),
+        strip_accents=strip,
         run_starts=run_starts,
         bmp_runs=(np.searchsorted(run_starts, bmp, side="right") - 1).astype(np.int16),
         run_props=props[run_starts],

@@ -35,7 +35,7 @@ def _word_batches(input_files: Sequence[str], lower_case: bool, show_progress: b
     tables = unicode_tables.build_char_tables(lower_case)
     words = (tf.data.TextLineDataset(list(input_files))
              .batch(_LINES_PER_BATCH)
-             .map(lambda lines: _normalized_words(lines, tables, lower_case))
+             .map(lambda lines: _normalized_words(lines, tables))
              .prefetch(2))
     total_bytes = sum(tf.io.gfile.stat(f).length for f in input_files)
 
@@ -51,10 +51,10 @@ def _word_batches(input_files: Sequence[str], lower_case: bool, show_progress: b
     return tf.data.Dataset.from_generator(generate, output_signature=tf.TensorSpec([None], tf.string))
 
 
-def _normalized_words(lines: tf.Tensor, tables: unicode_tables.CharTables, lower_case: bool):
+def _normalized_words(lines: tf.Tensor, tables: unicode_tables.CharTables):
     """string [lines] → (normalized words string [W], approximate bytes read int64 scalar)."""
     size = tf.reduce_sum(tf.strings.length(lines, unit="BYTE") + 1)
-    return basic_tokenizer.basic_tokenize(lines, tables, lower_case).words, tf.cast(size, tf.int64)
+    return basic_tokenizer.basic_tokenize(lines, tables).words, tf.cast(size, tf.int64)
 
 
 def learn_wordpiece_vocab(input_files: Sequence[str] | str, vocab_size: int, lower_case: bool,

@@ -15,6 +15,7 @@ MODEL_FILE = "model.keras"
 VOCAB_FILE = "vocab.txt"
 CHECKPOINT_PREFIX = "bert_model.ckpt"
 EVAL_RESULTS_FILE = "eval_results.txt"
+HUGGINGFACE_DIR = "huggingface"  # --save_huggingface: the task model as a Hugging Face folder
 
 CLASSIFIER, SQUAD, TAGGER = "classifier", "squad", "tagger"
 
@@ -45,6 +46,9 @@ class TaskInfo:
         is_regression: bool, a classifier with one real-valued output.
         pair_input: bool, a classifier that takes text pairs.
         squad: `SquadSettings`, for task "squad" only.
+        tokenizer_options: dict, `BertTokenizer`'s options beyond vocabulary and casing (`strip_accents`,
+            `tokenize_chinese_chars`, `max_chars_per_word`) of a model fine-tuned from a Hugging Face folder;
+            empty for the reference's tokenization.
 
     Example:
     >>> info = TaskInfo(CLASSIFIER, "sst-2", do_lower_case=True, max_seq_length=128, labels=["0", "1"])
@@ -62,6 +66,7 @@ class TaskInfo:
     is_regression: bool = False
     pair_input: bool = False
     squad: SquadSettings | None = None
+    tokenizer_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.task not in self.TASKS:

@@ -1,4 +1,5 @@
-"""How every training program runs, pretraining and fine-tuning alike: the config, the run's set-up (precision,
+"""How every training program runs, pretraining and fine-tuning alike (the model flags are resolved by
+`keras_bert.training.model_inputs`): the run's set-up (precision,
 seed, strategy; the caller's dtype policy put back afterwards), the model from `--init_checkpoint`, compile +
 resume + `fit_steps` with the reference optimizer, and the outputs the chief writes (`keras_bert.training.outputs`).
 
@@ -6,7 +7,8 @@ A fine-tuning `--output_dir` after training (read by the serving export):
   `bert_config.json` + `bert_model.ckpt.*`  the trained task model under the reference's variable names,
   `model.keras`                             the trained Keras task model,
   `vocab.txt`                               a copy of `--vocab_file`,
-  `task_info.json`                          the `TaskInfo` of the model.
+  `task_info.json`                          the `TaskInfo` of the model,
+  `huggingface/`                            with `--save_huggingface`, the model as a Hugging Face folder.
 """
 from __future__ import annotations
 
@@ -20,14 +22,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_bert.checkpoints.google import assign_checkpoint, model_entries, resolve_checkpoint, save_google_checkpoint
+from keras_bert.checkpoints.huggingface import assign_huggingface_arrays, save_huggingface_checkpoint
 from keras_bert.config import BertConfig
 from keras_bert.models.pretrainer import BertPretrainer
-from keras_bert.tokenization.vocab import check_vocab_matches_config
-from keras_bert.training import distribute, optimization, outputs, resumable_fit
+from keras_bert.training import distribute, model_inputs, optimization, outputs, resumable_fit
 
 logger = logging.getLogger(__name__)
 
@@ -38,24 +39,8 @@ RESUME_NEUTRAL_FLAGS = frozenset({
     "output_dir", "do_train", "do_eval", "do_predict", "eval_batch_size", "predict_batch_size", "max_eval_steps",
     "save_checkpoints_steps", "keep_checkpoint_max", "iterations_per_loop", "log_every_steps", "verbose",
     "num_train_epochs", "num_train_steps", "strategy", "tpu", "mixed_precision", "jit_compile",
-    "steps_per_execution", "bert_config_file", "eval_file", "predict_file",
+    "steps_per_execution", "bert_config_file", "eval_file", "predict_file", "save_huggingface",
 })
-
-
-def load_bert_config(bert_config_file: str, max_seq_length: int, vocab_file: str | None = None) -> BertConfig:
-    """Reads `--bert_config_file`; `--max_seq_length` beyond its position embeddings is an error (as the reference),
-    and so is a `vocab_file`, when given, with more tokens than the config's `vocab_size` (fewer: a warning)."""
-    if not bert_config_file:
-        raise ValueError("--bert_config_file is required")
-    if not os.path.exists(bert_config_file):
-        raise FileNotFoundError(f"--bert_config_file not found: {bert_config_file}")
-    config = BertConfig.from_json_file(bert_config_file)
-    if max_seq_length > config.max_position_embeddings:
-        raise ValueError(f"--max_seq_length {max_seq_length} exceeds max_position_embeddings "
-                         f"{config.max_position_embeddings} of {bert_config_file}")
-    if vocab_file:
-        check_vocab_matches_config(vocab_file, config, bert_config_file)
-    return config
 
 
 def restores_dtype_policy(program: Callable) -> Callable:
@@ -85,22 +70,29 @@ def set_up_run(strategy: str = "default", mixed_precision: str = "none", tpu: st
 def build_model(model_class: type, config: BertConfig, init_checkpoint: str | None,
                 strategy: tf.distribute.Strategy, fine_tuned_for: outputs.TaskInfo | None = None,
                 **model_kwargs: Any) -> keras.Model:
-    """`model_class(config, **model_kwargs)` in the strategy's scope, loaded from `--init_checkpoint` if given
-    (a pretrained checkpoint gets a fresh task head; a fine-tuned one brings its head).
+    """`model_class(config, **model_kwargs)` in the strategy's scope, loaded from `--init_checkpoint` if given, a
+    Google checkpoint or a Hugging Face folder (a pretrained checkpoint gets a fresh task head; a fine-tuned one
+    brings its head).
 
     `fine_tuned_for`: the task of a run that evaluates or predicts without training, whose `init_checkpoint` must
-    then be a model fine-tuned for it (`check_fine_tuned_checkpoint`) rather than start a random head.
+    then be a model fine-tuned for it (`check_fine_tuned_checkpoint`, for Hugging Face folders
+    `model_inputs.fine_tuned_huggingface_arrays`) rather than start a random head.
     """
     with strategy.scope():
         if init_checkpoint and fine_tuned_for is not None:
             model = model_class(config, **model_kwargs)
+            if model_inputs.is_huggingface_checkpoint(init_checkpoint):
+                arrays = model_inputs.fine_tuned_huggingface_arrays(model, init_checkpoint, fine_tuned_for)
+                assign_huggingface_arrays(model, arrays, source=init_checkpoint)
+                logger.info("%s loaded from fine-tuned Hugging Face folder %s", model_class.__name__, init_checkpoint)
+                return model
             prefix = check_fine_tuned_checkpoint(model, init_checkpoint, fine_tuned_for)
             assign_checkpoint(model, prefix)
             logger.info("%s loaded from fine-tuned checkpoint %s", model_class.__name__, prefix)
             return model
         if init_checkpoint:
-            model = model_class.from_google_checkpoint(init_checkpoint, config=config, **model_kwargs)
-            logger.info("%s initialized from Google checkpoint %s", model_class.__name__, init_checkpoint)
+            model = model_class.from_pretrained(init_checkpoint, config=config, **model_kwargs)
+            logger.info("%s initialized from %s", model_class.__name__, init_checkpoint)
             return model
         # Pretraining starts from random weights by design; a task model doing so is most likely a mistake.
         level = logging.INFO if model_class is BertPretrainer else logging.WARNING
@@ -123,7 +115,7 @@ def check_fine_tuned_checkpoint(model: keras.Model, init_checkpoint: str, task: 
                          f"predicting without --do_train needs a model fine-tuned for {task.task_name} (a "
                          "fine-tuning --output_dir), or add --do_train")
     for entry in head:
-        expected = list(entry.to_google(np.zeros(entry.variable.shape, "float32")).shape)
+        expected = list(entry.file_shape)
         if list(shapes[entry.name]) != expected:
             raise ValueError(f"--init_checkpoint {prefix} has a task head of another size ({entry.name} "
                              f"{list(shapes[entry.name])}, {task.task_name} needs {expected}: "
@@ -272,10 +264,11 @@ def global_step(model: keras.Model) -> int:
     return int(optimizer.iterations.numpy()) if optimizer is not None else 0
 
 
-def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str,
-                      task_info: outputs.TaskInfo) -> dict[str, str]:
-    """Writes a fine-tuned task model's files (see the module docstring); returns their paths by key:
-    "checkpoint", "model_file", "vocab_file", "task_info_file"."""
+def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str, task_info: outputs.TaskInfo,
+                      save_huggingface: bool = False) -> dict[str, str]:
+    """Writes a fine-tuned task model's files (see the module docstring), with `save_huggingface` also as a
+    Hugging Face folder `output_dir/huggingface` (labels as `id2label`); returns their paths by key:
+    "checkpoint", "model_file", "vocab_file", "task_info_file" (and "huggingface_dir")."""
     os.makedirs(output_dir, exist_ok=True)
     paths = {
         "checkpoint": save_google_checkpoint(model, os.path.join(output_dir, outputs.CHECKPOINT_PREFIX)),
@@ -286,6 +279,12 @@ def save_task_outputs(model: keras.Model, output_dir: str, vocab_file: str,
     if os.path.abspath(vocab_file) != os.path.abspath(paths["vocab_file"]):
         shutil.copyfile(vocab_file, paths["vocab_file"])
     paths["task_info_file"] = task_info.write(output_dir)
+    if save_huggingface:
+        paths["huggingface_dir"] = save_huggingface_checkpoint(
+            model, os.path.join(output_dir, outputs.HUGGINGFACE_DIR), vocab_file, task_info.do_lower_case,
+            task_info.labels or None, **{key: value for key, value in task_info.tokenizer_options.items()
+                                         if key in ("strip_accents", "tokenize_chinese_chars")})
+        logger.info("wrote the %s as a Hugging Face folder %s", type(model).__name__, paths["huggingface_dir"])
     return paths
 
 

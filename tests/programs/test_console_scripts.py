@@ -14,7 +14,7 @@ import pytest
 from support.programs import REPO_ROOT
 
 SCRIPTS = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
-PROGRAMS = {f"{folder}.{path.stem}" for folder in ("finetuning", "pretraining")
+PROGRAMS = {f"{folder}.{path.stem}" for folder in ("finetuning", "pretraining", "inference")
             for path in (REPO_ROOT / folder).glob("*.py") if path.stem != "__init__"} | {
     "saved_models.export", "saved_models.client", "saved_models.demo"}
 

@@ -41,7 +41,8 @@ def test_the_json_holds_every_field_by_name(tmp_path):
         "task": "squad", "task_name": "squad1.1", "do_lower_case": True, "max_seq_length": 64, "labels": [],
         "is_regression": False, "pair_input": False,
         "squad": {"doc_stride": 16, "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20,
-                  "version_2_with_negative": False, "null_score_diff_threshold": 0.0}}
+                  "version_2_with_negative": False, "null_score_diff_threshold": 0.0},
+        "tokenizer_options": {}}
     TaskInfo(TAGGER, "ner", do_lower_case=True, max_seq_length=32, labels=["O", "B-Ünï"]).write(tmp_path)
     assert "B-Ünï" in (tmp_path / "task_info.json").read_text(encoding="utf-8")  # UTF-8, not \u escapes
 

@@ -12,7 +12,7 @@ import pytest
 from keras_bert.checkpoints.google import google_checkpoint_arrays, read_checkpoint_arrays
 from keras_bert.models.classifier import BertClassifier
 from keras_bert.models.pretrainer import BertPretrainer
-from keras_bert.training import outputs, resumable_fit, task_runner
+from keras_bert.training import model_inputs, outputs, resumable_fit, task_runner
 from support.configs import tiny_config
 from support.google_checkpoints import write_random_release
 
@@ -20,18 +20,24 @@ from support.google_checkpoints import write_random_release
 def test_bert_config_checks_name_the_flag_and_file(tmp_path, uncased_vocab):
     config_file = tmp_path / "bert_config.json"
     tiny_config(max_position_embeddings=64).to_json_file(config_file)
-    assert task_runner.load_bert_config(str(config_file), 64, str(uncased_vocab)) == tiny_config()
+
+    def resolve(bert_config_file, max_seq_length, vocab_file=str(uncased_vocab)):
+        return model_inputs.resolve_model_inputs(None, bert_config_file, vocab_file, None, max_seq_length)
+
+    assert resolve(str(config_file), 64) == model_inputs.ModelInputs(tiny_config(), str(uncased_vocab), True)
     with pytest.raises(ValueError, match="--bert_config_file is required"):
-        task_runner.load_bert_config("", 64)
+        resolve("", 64)
+    with pytest.raises(ValueError, match="--vocab_file is required"):
+        resolve(str(config_file), 64, vocab_file=None)
     with pytest.raises(FileNotFoundError, match="--bert_config_file not found: .*missing.json"):
-        task_runner.load_bert_config(str(tmp_path / "missing.json"), 64)
+        resolve(str(tmp_path / "missing.json"), 64)
     with pytest.raises(ValueError, match="--max_seq_length 65 exceeds max_position_embeddings 64 of .*bert_config"):
-        task_runner.load_bert_config(str(config_file), 65)
+        resolve(str(config_file), 65)
     small_config = tmp_path / "small_config.json"
     tiny_config(vocab_size=100, max_position_embeddings=64).to_json_file(small_config)
     with pytest.raises(ValueError, match=r"vocabulary file .*uncased_vocab\.txt has 30522 tokens but vocab_size in "
                                          r".*small_config\.json is 100"):
-        task_runner.load_bert_config(str(small_config), 64, str(uncased_vocab))
+        resolve(str(small_config), 64)
 
 
 @pytest.mark.parametrize("examples, batch, epochs, expected", [(2000, 32, 3.0, 187), (96, 16, 1.0, 6),
