@@ -9,6 +9,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from keras_bert.files import read_json
+
 # Google's configs say "gelu" for the tanh approximation (google-research/bert modeling.gelu).
 # "gelu_exact" is the erf form, for configs converted from other ecosystems.
 ACTIVATIONS = ("gelu", "gelu_exact", "relu", "tanh")
@@ -91,14 +93,7 @@ class BertConfig:
             raise FileNotFoundError(f"BERT config file not found: {path}")
         if os.path.isdir(path):
             raise ValueError(f"BERT config file {path} is a folder; pass the bert_config.json inside it")
-        with open(path, encoding="utf-8") as f:
-            try:
-                values = json.load(f)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}: not valid JSON ({error})") from None
-        if not isinstance(values, dict):
-            raise ValueError(f"{path}: expected a JSON object of BERT hyper-parameters")
-        return cls.from_dict(values, source=path)
+        return cls.from_dict(read_json(path), source=path)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -149,3 +149,23 @@ def read_jsonl_records(path: str | os.PathLike) -> Iterator[tuple[int, dict[str,
         if not isinstance(record, dict):
             raise DataFileError(path, line_number, f"expected a JSON object, got {type(record).__name__}")
         yield line_number, record
+
+
+def read_json(path: str | os.PathLike, expected: type = dict) -> Any:
+    """The JSON value of a file, of the `expected` type (an object by default).
+
+    Raises FileNotFoundError naming a missing file, ValueError naming the file when it is not UTF-8 JSON or holds
+    another type of value.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{os.path.basename(path)} not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(value, expected):
+        kind = {dict: "object", list: "list"}.get(expected, expected.__name__)
+        raise ValueError(f"{path}: expected a JSON {kind}, got {type(value).__name__}")
+    return value

@@ -8,6 +8,12 @@ features, tokenized with our TF-Text `BertTokenizer` and built on all cores (see
     --output_file=out/shard_0.tfrecord,out/shard_1.tfrecord --vocab_file=vocab.txt \
     --do_lower_case=True --max_seq_length=128 --max_predictions_per_seq=20 --masked_lm_prob=0.15 \
     --random_seed=12345 --dupe_factor=10
+
+At corpus scale, stream with bounded memory and one output per input file (input shard i → output shard i,
+the same records whichever machine runs which shards):
+
+  python pretraining/create_pretraining_data.py --input_file='corpus/*.txt' --output_file=records/ \
+    --max_documents_in_memory=10000 --vocab_file=vocab.txt ...
 """
 from __future__ import annotations
 
@@ -25,7 +31,8 @@ def create_pretraining_data(input_file: str, output_file: str, vocab_file: str, 
                             do_whole_word_mask: bool = False, max_seq_length: int = 128,
                             max_predictions_per_seq: int = 20, random_seed: int = 12345, dupe_factor: int = 10,
                             masked_lm_prob: float = 0.15, short_seq_prob: float = 0.1,
-                            num_workers: int | None = None) -> pretraining_data.PretrainingDataSummary:
+                            num_workers: int | None = None,
+                            max_documents_in_memory: int | None = None) -> pretraining_data.PretrainingDataSummary:
     """The program as a Python call, arguments named like the flags; returns the summary
     (documents, skipped/odd inputs counted, instances written, output files)."""
     options = PretrainingDataOptions(
@@ -33,7 +40,8 @@ def create_pretraining_data(input_file: str, output_file: str, vocab_file: str, 
         masked_lm_prob=masked_lm_prob, short_seq_prob=short_seq_prob, dupe_factor=dupe_factor,
         do_whole_word_mask=do_whole_word_mask, random_seed=random_seed)
     summary = pretraining_data.create_pretraining_data(input_file, output_file, vocab_file, do_lower_case, options,
-                                                       num_workers=num_workers)
+                                                       num_workers=num_workers,
+                                                       max_documents_in_memory=max_documents_in_memory)
     logger.info("read %d files: %d documents (%d of a single segment, always paired with a random next), "
                 "%d segments (%d longer than max_seq_length - 3, truncated)", summary.num_input_files,
                 summary.num_documents, summary.num_single_segment_documents, summary.num_segments,
@@ -45,7 +53,9 @@ def create_pretraining_data(input_file: str, output_file: str, vocab_file: str, 
 def _define_flags() -> None:
     cli.define_flags(create_pretraining_data, {
         "input_file": "Input raw text file (or comma-separated list of files/globs).",
-        "output_file": "Output TF example file (or comma-separated list of files).",
+        "output_file": "Output TF example file (or comma-separated list of files, filled round-robin); or a folder "
+                       "(existing, or ending in '/') or a pattern with one '*': one output per input file, "
+                       "<folder>/<input name>.tfrecord or '*' replaced by the input's name (without extension).",
         "vocab_file": "The vocabulary file that the BERT model was trained on.",
         "do_lower_case": "Whether to lower case the input text (uncased models).",
         "do_whole_word_mask": "Whether to use whole word masking rather than per-WordPiece.",
@@ -55,7 +65,13 @@ def _define_flags() -> None:
         "dupe_factor": "Number of times to duplicate the input data (with different masks).",
         "masked_lm_prob": "Masked LM probability.",
         "short_seq_prob": "Probability of creating sequences shorter than the maximum length.",
-        "num_workers": "Processes creating instances (default: all cores).",
+        "num_workers": "Threads creating instances (with --max_documents_in_memory: chunks at a time); default: all "
+                       "cores.",
+        "max_documents_in_memory": "Stream each input file in chunks of at most this many documents, each chunk "
+                                   "generated on its own (random next sentences from the chunk, seeded by "
+                                   "--random_seed, the file's name and the chunk's index): memory bounded by "
+                                   "about (num_workers + 1) chunks whatever the corpus size. Default: the whole "
+                                   "corpus in memory, as the reference.",
     })
 
 

@@ -7,8 +7,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED_DATA = pathlib.Path(os.environ.get("KERAS_BERT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+from support.programs import SHARED_DATA  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_bert"
 
 # Lower levels never import higher ones. Packages on one level do not import each other.
 LEVELS = [
-    {"config", "files", "upstream_workarounds"},
+    {"files", "upstream_workarounds"},
+    {"config"},
     {"layers", "tokenization"},
     {"checkpoints"},
     {"models"},

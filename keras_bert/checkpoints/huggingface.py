@@ -30,6 +30,7 @@ from keras_bert.checkpoints import google
 from keras_bert.checkpoints.huggingface_files import read_weights, weights_file, write_safetensors
 from keras_bert.checkpoints.weight_entries import WeightEntry, assign_arrays, file_arrays
 from keras_bert.config import BertConfig, ConfigLike, as_bert_config
+from keras_bert.files import read_json
 from keras_bert.tokenization.huggingface import write_tokenizer_files
 from keras_bert.tokenization.vocab import load_vocab
 
@@ -52,19 +53,6 @@ def is_huggingface_folder(path: str | os.PathLike) -> bool:
             and weights_file(path) is not None)
 
 
-def _read_json(path: str) -> dict[str, Any]:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{os.path.basename(path)} not found: {path}")
-    with open(path, encoding="utf-8") as f:
-        try:
-            values = json.load(f)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return values
-
-
 def read_huggingface_values(folder: str | os.PathLike) -> dict[str, Any]:
     """The folder's `config.json`, checked to describe a BERT that keras_bert computes exactly.
 
@@ -73,7 +61,7 @@ def read_huggingface_values(folder: str | os.PathLike) -> dict[str, Any]:
     `hidden_act` keras_bert does not have.
     """
     path = os.path.join(os.fspath(folder), CONFIG_FILE)
-    values = _read_json(path)
+    values = read_json(path)
     model_type = values.get("model_type", "bert")
     if model_type != "bert":
         raise ValueError(f"{path}: model_type {model_type!r} is not BERT; keras_bert loads model_type 'bert' only")
@@ -100,7 +88,7 @@ def read_huggingface_config(folder: str | os.PathLike) -> BertConfig:
 def huggingface_labels(folder: str | os.PathLike) -> list[str] | None:
     """The folder's `id2label` names in id order, or None when its config.json has no `id2label`."""
     path = os.path.join(os.fspath(folder), CONFIG_FILE)
-    id2label = _read_json(path).get("id2label")
+    id2label = read_json(path).get("id2label")
     if id2label is None:
         return None
     try:

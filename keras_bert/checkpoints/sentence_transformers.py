@@ -19,11 +19,11 @@ What is read, as sentence-transformers (2.x to 6.x) reads it:
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Any
 
 from keras_bert.checkpoints import huggingface
+from keras_bert.files import read_json
 from keras_bert.tokenization.huggingface import TokenizerSettings, read_tokenizer_settings
 from keras_bert.tokenization.preprocessor import BertPreprocessor
 
@@ -70,22 +70,17 @@ def is_sentence_transformers_folder(path: str | os.PathLike) -> bool:
     return os.path.isfile(os.path.join(os.fspath(path), MODULES_FILE))
 
 
-def _read_json(path: str, default: Any = None) -> Any:
-    if not os.path.isfile(path):
-        if default is not None:
-            return default
-        raise FileNotFoundError(f"{os.path.basename(path)} not found: {path}")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+def _read_json(path: str, default: Any = None, expected: type = dict) -> Any:
+    """`read_json`, or `default` when the file is absent and a default is given."""
+    if default is not None and not os.path.isfile(path):
+        return default
+    return read_json(path, expected)
 
 
 def _modules(folder: str) -> tuple[str, str, bool]:
     """(Transformer folder, Pooling folder, has Normalize) from modules.json."""
     path = os.path.join(folder, MODULES_FILE)
-    modules = _read_json(path)
+    modules = _read_json(path, expected=list)
     if not isinstance(modules, list) or not all(isinstance(m, dict) and isinstance(m.get("type"), str)
                                                 for m in modules):
         raise ValueError(f"{path}: expected a list of modules, each with a \"type\"")

@@ -35,6 +35,7 @@ import pathlib
 import shutil
 import tempfile
 
+from keras_bert.files import read_json
 from keras_bert.tokenization.tokenizer import MAX_CHARS_PER_WORD
 from keras_bert.tokenization.vocab import load_vocab
 
@@ -76,17 +77,6 @@ class TokenizerSettings:
         """The keyword options of `BertTokenizer` / `BertPreprocessor` / `PieceTokenizer` beyond vocabulary and case."""
         return {"strip_accents": self.strip_accents, "tokenize_chinese_chars": self.tokenize_chinese_chars,
                 "max_chars_per_word": self.max_chars_per_word}
-
-
-def _read_json(path: pathlib.Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as reader:
-            value = json.load(reader)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(value).__name__}")
-    return value
 
 
 _TYPE_NAMES = {bool: "true/false", int: "an integer", str: "a string", dict: "an object", list: "a list"}
@@ -273,9 +263,9 @@ def read_tokenizer_settings(folder: str | os.PathLike) -> TokenizerSettings:
     if not folder.is_dir():
         raise FileNotFoundError(f"Hugging Face tokenizer folder not found: {folder}")
     config_path, tokenizer_path = folder / CONFIG_FILE, folder / TOKENIZER_FILE
-    tokenizer = _read_json(tokenizer_path) if tokenizer_path.is_file() else None
+    tokenizer = read_json(tokenizer_path) if tokenizer_path.is_file() else None
     if config_path.is_file():
-        declared, settings = _settings_from_config(_read_json(config_path), config_path)
+        declared, settings = _settings_from_config(read_json(config_path), config_path)
         ignored = _ignored_normalizer(tokenizer or {})
         if ignored is not None and ignored != settings:
             logger.warning("%s sets %s but the normalizer of %s says %s; using %s, as transformers does",

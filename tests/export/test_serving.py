@@ -45,7 +45,7 @@ def test_task_info_written_by_save_task_outputs_reads_back(tmp_path, uncased_voc
     assert TaskInfo.read(tmp_path / "tagger") == TaskInfo("tagger", "tagger", True, 32, TAGS)
     written = json.loads((tmp_path / "squad" / "task_info.json").read_text(encoding="utf-8"))
     assert set(written) == {"task", "task_name", "do_lower_case", "max_seq_length", "labels", "is_regression",
-                            "pair_input", "squad"}
+                            "pair_input", "squad", "tokenizer_options"}
     assert written["squad"] == {"doc_stride": 16, "max_query_length": 12, "max_answer_length": 8, "n_best_size": 20,
                                 "version_2_with_negative": False, "null_score_diff_threshold": 0.0}
 

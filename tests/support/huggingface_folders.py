@@ -18,8 +18,9 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from keras_bert.config import BertConfig
+from support.programs import SHARED_DATA
 
-UNCASED_VOCAB = Path("/work/shared/data/vocab/uncased_vocab.txt")
+UNCASED_VOCAB = SHARED_DATA / "vocab" / "uncased_vocab.txt"
 ARCHITECTURES = ("BertModel", "BertForPreTraining", "BertForMaskedLM", "BertForNextSentencePrediction",
                  "BertForSequenceClassification", "BertForTokenClassification", "BertForQuestionAnswering")
 _WITHOUT_POOLER = ("BertForMaskedLM", "BertForTokenClassification", "BertForQuestionAnswering")

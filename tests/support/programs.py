@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Real data (vocabularies, GLUE, the sample pretraining text) lives in ../shared/data beside the repository.
+SHARED_DATA = pathlib.Path(os.environ.get("KERAS_BERT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 def run_program(program: str, args: Sequence[str], module: bool = False,

@@ -336,14 +336,14 @@ def test_missing_or_broken_files_are_errors_naming_them(tmp_path):
         read_tokenizer_settings(folder)
     minilm_tokenizer_copy(folder, files=("vocab.txt",))
     (folder / "tokenizer_config.json").write_text('{"do_lower_case": tru', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"tokenizer_config\.json is not valid JSON"):
+    with pytest.raises(ValueError, match=r"tokenizer_config\.json: not valid JSON"):
         read_tokenizer_settings(folder)
     (folder / "tokenizer_config.json").write_text("[]", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"tokenizer_config\.json must hold a JSON object"):
+    with pytest.raises(ValueError, match=r"tokenizer_config\.json: expected a JSON object"):
         read_tokenizer_settings(folder)
     (folder / "tokenizer_config.json").unlink()
     (folder / "tokenizer.json").write_text("{", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"tokenizer\.json is not valid JSON"):
+    with pytest.raises(ValueError, match=r"tokenizer\.json: not valid JSON"):
         read_tokenizer_settings(folder)
 
 

@@ -6,13 +6,13 @@ import sys
 
 import pytest
 import tensorflow as tf
-from conftest import REPO_ROOT
 from official.nlp.tools import tokenization as reference
 
 from keras_bert.tokenization.tokenizer import BertTokenizer
 from keras_bert.tokenization.vocab import load_vocab
 from keras_bert.tokenization.vocab_learning import RESERVED_TOKENS, learn_wordpiece_vocab, write_vocab
 from support.corpora import ragged_lists
+from support.programs import REPO_ROOT
 
 # Words whose reference normalization differs from TF-Text's NFKC case folding, frequent enough to be learned.
 TRICKY = "Café ÉCOLE Straße ﬁnance ﬂow Ｆｕｌｌ ΟΔΟΣ naïve Ångström İstanbul 北京欢迎你 [MASK] résumé"

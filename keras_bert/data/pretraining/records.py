@@ -100,7 +100,9 @@ def encode_examples(features: Mapping[str, tf.Tensor]) -> tf.Tensor:
 class PretrainingRecordWriter:
     """Writes serialized examples round-robin over output shards, like the reference.
 
-    Use as a context manager; `write(serialized)` takes string [batch] (e.g. `encode_examples`).
+    Use as a context manager; `write(serialized)` takes string [batch] (e.g. `encode_examples`). Records go to
+    `<output>.partial` files, renamed over the outputs when the block ends without an error and removed when it
+    ends with one: a failed run leaves the outputs of an earlier run as they were.
     """
 
     def __init__(self, output_files: Sequence[str]):
@@ -114,12 +116,12 @@ class PretrainingRecordWriter:
     def __enter__(self) -> PretrainingRecordWriter:
         for path in self.output_files:
             directory = os.path.dirname(path)
-            if directory:
-                tf.io.gfile.makedirs(directory)
             try:
-                self._writers.append(tf.io.TFRecordWriter(path))
+                if directory:
+                    tf.io.gfile.makedirs(directory)
+                self._writers.append(tf.io.TFRecordWriter(_partial(path)))
             except (tf.errors.OpError, OSError) as error:
-                self.close()
+                self._close(keep=False)
                 raise OSError(f"cannot write output file {path}: {error}") from error
         return self
 
@@ -129,13 +131,24 @@ class PretrainingRecordWriter:
             self._next = (self._next + 1) % len(self._writers)
         self.num_written += int(serialized.shape[0])
 
-    def close(self) -> None:
+    def _close(self, keep: bool) -> None:
+        """Closes the partial files opened so far, then renames them into place (`keep`) or removes them."""
+        opened = self.output_files[:len(self._writers)]
         for writer in self._writers:
             writer.close()
         self._writers = []
+        for path in opened:
+            if keep:
+                tf.io.gfile.rename(_partial(path), path, overwrite=True)
+            elif tf.io.gfile.exists(_partial(path)):
+                tf.io.gfile.remove(_partial(path))
 
-    def __exit__(self, *exc_info) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc_info) -> None:
+        self._close(keep=exc_type is None)
+
+
+def _partial(path: str) -> str:
+    return f"{path}.partial"
 
 
 def inputs_and_labels(features: Mapping[str, tf.Tensor]) -> tuple[dict, dict]:

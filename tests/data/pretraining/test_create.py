@@ -246,7 +246,8 @@ def test_binary_corpus_is_an_error_naming_the_file_and_keeps_old_outputs(shared_
                                         ("masked_lm_prob", 0.0), ("masked_lm_prob", 1.5), ("short_seq_prob", 2.0),
                                         ("random_seed", -5), ("num_workers", 0), ("output_file", ""),
                                         ("output_file", "{tmp}/a.tfrecord,,{tmp}/b.tfrecord"),
-                                        ("output_file", "{tmp}")])
+                                        ("output_file", "{tmp}/a.tfrecord,{tmp}"),
+                                        ("max_documents_in_memory", 0)])
 def test_program_flags_are_checked_before_any_work(uncased_vocab, tmp_path, flag, value):
     from pretraining.create_pretraining_data import create_pretraining_data as program
 
