@@ -33,14 +33,23 @@ TRAIN_STEPS = 10_000  # schedule length: only its shape matters here
 LEARNING_RATE = 2e-5
 
 
-def ours_step(config: BertConfig, jit: bool):
+def ours_classifier(config: BertConfig, jit: bool, learning_rate: float = LEARNING_RATE,
+                    train_steps: int = TRAIN_STEPS) -> BertClassifier:
+    """keras_bert's BertClassifier compiled as run_classifier compiles it (warmup over a tenth of the steps)."""
     model = BertClassifier(config, num_classes=2)
-    model.compile(optimizer=create_optimizer(LEARNING_RATE, TRAIN_STEPS, TRAIN_STEPS // 10),
+    model.compile(optimizer=create_optimizer(learning_rate, train_steps, train_steps // 10),
                   loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}, jit_compile=jit)
+    return model
+
+
+def ours_step(config: BertConfig, jit: bool):
+    model = ours_classifier(config, jit)
     return lambda x, y: model.train_on_batch(x, {"logits": y})
 
 
-def model_garden_step(config: BertConfig, jit: bool):
+def model_garden_classifier(config: BertConfig, jit: bool, learning_rate: float = LEARNING_RATE,
+                            train_steps: int = TRAIN_STEPS):
+    """Model Garden's BertClassifier of the same shape (tanh GELU, dropout 0.1), with its "adamw" optimizer."""
     encoder = mg_networks.BertEncoder(
         vocab_size=config.vocab_size, hidden_size=config.hidden_size, num_layers=config.num_hidden_layers,
         num_attention_heads=config.num_attention_heads, max_sequence_length=config.max_position_embeddings,
@@ -48,8 +57,13 @@ def model_garden_step(config: BertConfig, jit: bool):
         inner_activation=lambda t: tf_keras.activations.gelu(t, approximate=True),
         output_dropout=config.hidden_dropout_prob, attention_dropout=config.attention_probs_dropout_prob)
     model = mg_models.BertClassifier(encoder, num_classes=2, dropout_rate=config.hidden_dropout_prob)
-    model.compile(optimizer=mg_optimization.create_optimizer(LEARNING_RATE, TRAIN_STEPS, TRAIN_STEPS // 10),
+    model.compile(optimizer=mg_optimization.create_optimizer(learning_rate, train_steps, train_steps // 10),
                   loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit)
+    return model
+
+
+def model_garden_step(config: BertConfig, jit: bool):
+    model = model_garden_classifier(config, jit)
     return lambda x, y: model.train_on_batch(x, y)
 
 

@@ -4,7 +4,9 @@ Input: one text per line; a sentence pair is written `text_a ||| text_b`. Output
 line, in the reference's schema:
   {"linex_index": line index, "features": [{"token": word piece, "layers": [{"index": layer, "values": [...]}]}]}
 with every token of `[CLS] a [SEP] (b [SEP])` and values rounded to 6 decimals. `--layers` counts like Python
-indexes into the encoder's layer outputs ("-1,-2,-3,-4": the last four).
+indexes into the encoder's layer outputs ("-1,-2,-3,-4": the last four). Each batch is padded only to its longest
+line (`--fixed_length_batches` pads to `--max_seq_length`; the values are the same); `--mixed_precision=bf16` runs
+the encoder in bfloat16 (values written as float32).
 
   python finetuning/extract_features.py --input_file=in.txt --output_file=out.jsonl --vocab_file=vocab.txt \
     --bert_config_file=bert_config.json --init_checkpoint=bert_model.ckpt --layers=-1,-2,-3,-4
@@ -24,8 +26,9 @@ import tensorflow as tf
 from keras_bert import cli
 from keras_bert.files import DataFileError, read_lines
 from keras_bert.models.encoder import BertEncoder
+from keras_bert.tokenization.packing import trim_padding
 from keras_bert.tokenization.preprocessor import BertPreprocessor
-from keras_bert.training import model_inputs
+from keras_bert.training import distribute, model_inputs, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +69,10 @@ def parse_layers(layers: str, num_hidden_layers: int) -> list[int]:
     return indexes
 
 
-def _batches(examples: Sequence[TextLine], preprocessor: BertPreprocessor, batch_size: int
-             ) -> Iterator[tuple[list[TextLine], dict[str, tf.Tensor]]]:
-    """Consecutive runs of single texts or pairs, cut into batches and packed."""
+def _batches(examples: Sequence[TextLine], preprocessor: BertPreprocessor, batch_size: int,
+             fixed_length: bool = False) -> Iterator[tuple[list[TextLine], dict[str, tf.Tensor]]]:
+    """Consecutive runs of single texts or pairs, cut into batches and packed (to the batch's longest line unless
+    `fixed_length`)."""
     start = 0
     while start < len(examples):
         is_pair = examples[start].text_b is not None
@@ -78,15 +82,17 @@ def _batches(examples: Sequence[TextLine], preprocessor: BertPreprocessor, batch
         chunk = examples[start:end]
         texts = tf.constant([ex.text_a for ex in chunk])
         inputs = preprocessor([texts, tf.constant([ex.text_b for ex in chunk])] if is_pair else texts)
-        yield chunk, inputs
+        yield chunk, inputs if fixed_length else trim_padding(inputs)
         start = end
 
 
 @cli.checks_arguments
+@task_runner.restores_dtype_policy
 def extract_features(input_file: str, output_file: str, vocab_file: str | None = None,
                      bert_config_file: str | None = None, init_checkpoint: str | None = None,
                      layers: str = "-1,-2,-3,-4",
-                     do_lower_case: bool | None = None, max_seq_length: int = 128, batch_size: int = 32) -> int:
+                     do_lower_case: bool | None = None, max_seq_length: int = 128, batch_size: int = 32,
+                     fixed_length_batches: bool = False, mixed_precision: str = "none") -> int:
     """Writes the JSON lines of `input_file` to `output_file` (arguments = the reference's flags;
     `init_checkpoint` a Google checkpoint or a Hugging Face folder, which fills in `bert_config_file`,
     `vocab_file` and `do_lower_case` when they are None).
@@ -100,18 +106,19 @@ def extract_features(input_file: str, output_file: str, vocab_file: str | None =
     config, vocab_file, do_lower_case = inputs.config, inputs.vocab_file, inputs.do_lower_case
     layer_indexes = parse_layers(layers, config.num_hidden_layers)
     examples = read_text_lines(input_file)
+    distribute.set_mixed_precision(mixed_precision)
     encoder = BertEncoder.from_pretrained(init_checkpoint, config=config)
     preprocessor = BertPreprocessor(vocab_file, do_lower_case, max_seq_length, **inputs.tokenizer_options())
     vocab = preprocessor.tokenizer.vocab
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def chosen_layers(inputs: dict[str, tf.Tensor]) -> list[tf.Tensor]:
         outputs = encoder(inputs, training=False)["encoder_outputs"]
         return [tf.cast(outputs[i], tf.float32) for i in layer_indexes]
 
     written = 0
     with open(output_file, "w", encoding="utf-8") as writer:
-        for chunk, inputs in _batches(examples, preprocessor, batch_size):
+        for chunk, inputs in _batches(examples, preprocessor, batch_size, fixed_length_batches):
             values = [v.numpy() for v in chosen_layers(inputs)]  # each float32 [batch, seq, hidden]
             ids, lengths = inputs["input_word_ids"].numpy(), inputs["input_mask"].numpy().sum(axis=1)
             for row, example in enumerate(chunk):
@@ -141,6 +148,8 @@ def _define_flags() -> None:
         "batch_size": "Batch size for predictions.",
     })
     cli.define_model_flags(extract_features)
+    cli.define_batch_length_flags(extract_features, training=False)
+    cli.define_inference_precision_flag(extract_features)
 
 
 def main() -> None:

@@ -10,6 +10,12 @@ class probabilities, tab-separated, or the predicted score for regression), and 
 model as `bert_model.ckpt.*` + `bert_config.json`, `model.keras`, `vocab.txt` and `task_info.json` (with
 `pair_input`: whether the task takes text pairs).
 
+Batches are packed to `--max_seq_length` (which truncates, as the reference) and then cut to their longest example,
+in training, evaluation and prediction alike: the encoder's outputs on real tokens are the same, its cost follows
+the real lengths. `--bucket_by_length` also batches training examples of similar length together;
+`--fixed_length_batches` (always on with `--strategy=tpu`) keeps every batch at `--max_seq_length`.
+`--mixed_precision=bf16` trains, evaluates and predicts in bfloat16 (logits float32).
+
   python finetuning/run_classifier.py --task_name=sst-2 --data_dir=glue/SST-2 --vocab_file=vocab.txt \
     --bert_config_file=bert_config.json --init_checkpoint=bert_model.ckpt --do_train --do_eval \
     --output_dir=/tmp/sst2
@@ -90,7 +96,8 @@ def run_classifier(task_name: str, data_dir: str, output_dir: str, vocab_file: s
                    label_list: str | None = None, is_regression: bool = False, strategy: str = "default",
                    tpu: str | None = None, mixed_precision: str = "none", jit_compile: bool = False,
                    steps_per_execution: int = 1, seed: int | None = None,
-                   save_huggingface: bool = False) -> dict[str, Any]:
+                   save_huggingface: bool = False, fixed_length_batches: bool = False,
+                   bucket_by_length: bool = False) -> dict[str, Any]:
     """Trains, evaluates and/or predicts as the reference's `run_classifier.py` (arguments = its flags;
     `init_checkpoint` a Google checkpoint or a Hugging Face folder, which fills in `bert_config_file`,
     `vocab_file` and `do_lower_case` when they are None).
@@ -103,6 +110,7 @@ def run_classifier(task_name: str, data_dir: str, output_dir: str, vocab_file: s
     arguments = dict(locals())
     if not (do_train or do_eval or do_predict):
         raise ValueError("At least one of `do_train`, `do_eval` or `do_predict` must be True.")
+    fixed_length = task_runner.uses_fixed_length_batches(fixed_length_batches, strategy, bucket_by_length)
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
     inputs = model_inputs.resolve_model_inputs(init_checkpoint, bert_config_file, vocab_file, do_lower_case,
@@ -127,7 +135,8 @@ def run_classifier(task_name: str, data_dir: str, output_dir: str, vocab_file: s
 
     def dataset(examples: list[InputExample], batch_size: int, training: bool = False) -> tf.data.Dataset:
         return classification_dataset(examples, preprocessor, labels, task.is_regression, batch_size,
-                                      shuffle=training, seed=seed, drop_remainder=training, repeat=training)
+                                      shuffle=training, seed=seed, drop_remainder=training, repeat=training,
+                                      fixed_length=fixed_length, bucket_by_length=training and bucket_by_length)
 
     result: dict[str, Any] = {"output_dir": output_dir, "model": model}
     if do_train:
@@ -198,6 +207,7 @@ def _define_flags() -> None:
         "is_regression": "generic task: labels are numbers.",
     })
     cli.define_fine_tuning_flags(run_classifier)
+    cli.define_batch_length_flags(run_classifier)
 
 
 def main() -> None:

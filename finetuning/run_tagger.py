@@ -3,8 +3,10 @@
 Files: one token per line with its label in the last column, a blank line between sentences (CoNLL-2003's
 `eng.train` as is). Each word is labelled on its first word piece; the other pieces are ignored by the loss.
 Sentences longer than `--max_seq_length` − 2 pieces are truncated (their cut-off words predicted "O", counted
-in the log). Labels: `--label_list` (comma-separated), default the training file's labels, "O" first (without
-training, a Hugging Face `--init_checkpoint`'s `id2label`).
+in the log); batches are cut to their longest sentence (`--fixed_length_batches`, on with `--strategy=tpu`, keeps
+`--max_seq_length`; `--bucket_by_length` groups training sentences of similar length). Labels: `--label_list`
+(comma-separated), default the training file's labels, "O" first (without training, a Hugging Face
+`--init_checkpoint`'s `id2label`).
 
 Writes to `--output_dir`: `eval_results.txt` (seqeval entity precision/recall/F1 and token accuracy, `key =
 value`), `eval_predictions.txt` / `test_predictions.txt` (`token gold predicted` per line, conlleval's input),
@@ -21,9 +23,11 @@ import os
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_bert import cli
 from keras_bert.checkpoints.huggingface import huggingface_labels
+from keras_bert.data.classification.dataset import batch_by_length
 from keras_bert.data.tagging import conll
 from keras_bert.models.token_classifier import BertTokenClassifier
 from keras_bert.tokenization.piece_tokenizer import PieceTokenizer
@@ -36,12 +40,17 @@ TEST_PREDICTIONS_FILE = "test_predictions.txt"
 
 
 def _predict(model: keras.Model, sentences, tokenizer: PieceTokenizer, label_list: list[str],
-             max_seq_length: int, batch_size: int) -> list[list[str]]:
-    """One predicted label per word of `sentences`."""
+             max_seq_length: int, batch_size: int, fixed_length: bool = False) -> list[list[str]]:
+    """One predicted label per word of `sentences` (batches cut to their longest sentence unless `fixed_length`)."""
     features = conll.convert_sentences_to_features(sentences, tokenizer, label_list, max_seq_length)
     dataset = conll.tagging_dataset(features, with_labels=False).batch(batch_size)
-    predicted_ids = model.predict(dataset, verbose=0)["logits"].argmax(axis=-1)
-    return conll.predicted_labels(sentences, features, predicted_ids, label_list)
+    if not fixed_length:
+        dataset = dataset.map(conll.trim_tagging_batch)
+    rows = []
+    for batch in dataset:  # batch by batch: `model.predict` cannot concatenate logits of different lengths
+        ids = model.predict_on_batch(batch)["logits"].argmax(axis=-1)
+        rows.append(np.pad(ids, [(0, 0), (0, max_seq_length - ids.shape[1])]))  # past the longest: never read
+    return conll.predicted_labels(sentences, features, np.concatenate(rows), label_list)
 
 
 @cli.checks_arguments
@@ -55,7 +64,8 @@ def run_tagger(output_dir: str, vocab_file: str | None = None, bert_config_file:
                learning_rate: float = 5e-5, num_train_epochs: float = 3.0, warmup_proportion: float = 0.1,
                save_checkpoints_steps: int = 1000, strategy: str = "default", tpu: str | None = None,
                mixed_precision: str = "none", jit_compile: bool = False, steps_per_execution: int = 1,
-               seed: int | None = None, save_huggingface: bool = False) -> dict[str, Any]:
+               seed: int | None = None, save_huggingface: bool = False, fixed_length_batches: bool = False,
+               bucket_by_length: bool = False) -> dict[str, Any]:
     """Trains, evaluates and/or predicts a tagger (arguments = the flags; `init_checkpoint` a Google checkpoint or
     a Hugging Face folder, which fills in `bert_config_file`, `vocab_file` and `do_lower_case` when they are None).
 
@@ -72,6 +82,7 @@ def run_tagger(output_dir: str, vocab_file: str | None = None, bert_config_file:
             raise ValueError(f"--{flag} is required with --do_{flag.split('_')[0]}")
     if not do_train and not init_checkpoint:
         raise ValueError("--do_eval/--do_predict without --do_train need --init_checkpoint (a fine-tuned model)")
+    fixed_length = task_runner.uses_fixed_length_batches(fixed_length_batches, strategy, bucket_by_length)
     inputs = model_inputs.resolve_model_inputs(init_checkpoint, bert_config_file, vocab_file, do_lower_case,
                                                max_seq_length)
     config, vocab_file, do_lower_case = inputs.config, inputs.vocab_file, inputs.do_lower_case
@@ -97,8 +108,14 @@ def run_tagger(output_dir: str, vocab_file: str | None = None, bert_config_file:
     if do_train:
         features = conll.convert_sentences_to_features(train_sentences, tokenizer, labels, max_seq_length)
         steps = task_runner.num_train_steps(len(features), train_batch_size, num_train_epochs)
-        dataset = (conll.tagging_dataset(features).shuffle(len(features), seed=seed).repeat()
-                   .batch(train_batch_size, drop_remainder=True).map(lambda x, y: (x, {"logits": y})))
+        dataset = conll.tagging_dataset(features).shuffle(len(features), seed=seed).repeat()
+        if bucket_by_length:
+            dataset = batch_by_length(dataset, train_batch_size)
+        else:
+            dataset = dataset.batch(train_batch_size, drop_remainder=True)
+        if not fixed_length:
+            dataset = dataset.map(conll.trim_tagging_batch)
+        dataset = dataset.map(lambda x, y: (x, {"logits": y}))
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=conll.IGNORE_LABEL_ID)
         result["train"] = task_runner.fine_tune(
             model, dataset, {"logits": loss}, distribution, steps, learning_rate, warmup_proportion, output_dir,
@@ -108,7 +125,7 @@ def run_tagger(output_dir: str, vocab_file: str | None = None, bert_config_file:
 
     if do_eval:
         sentences = conll.read_conll(eval_file)
-        predicted = _predict(model, sentences, tokenizer, labels, max_seq_length, eval_batch_size)
+        predicted = _predict(model, sentences, tokenizer, labels, max_seq_length, eval_batch_size, fixed_length)
         metrics = {f"eval_{k}": v for k, v in conll.tagging_metrics([s.labels for s in sentences], predicted).items()}
         metrics["global_step"] = task_runner.global_step(model)
         result["eval"] = metrics
@@ -121,7 +138,7 @@ def run_tagger(output_dir: str, vocab_file: str | None = None, bert_config_file:
 
     if do_predict:
         sentences = conll.read_conll(predict_file)
-        predicted = _predict(model, sentences, tokenizer, labels, max_seq_length, predict_batch_size)
+        predicted = _predict(model, sentences, tokenizer, labels, max_seq_length, predict_batch_size, fixed_length)
         if chief:
             result["test_predictions_file"] = os.path.join(output_dir, TEST_PREDICTIONS_FILE)
             conll.write_conll_predictions(result["test_predictions_file"], sentences, predicted)
@@ -140,6 +157,7 @@ def _define_flags() -> None:
         "eval_batch_size": "Batch size for eval.",
     })
     cli.define_fine_tuning_flags(run_tagger)
+    cli.define_batch_length_flags(run_tagger)
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ Hugging Face BERT folder or a Google checkpoint (with `--bert_config_file`, `--v
 says (default mean). Output by `--output_file`'s suffix: `.npy` (float32 [lines, dim], row i = line i + 1) or
 `.jsonl` (`{"line": 1-based line number, "text": ..., "embedding": [...]}` per line). Every line is embedded, an
 empty one as `[CLS] [SEP]` (with a warning), so rows stay aligned with lines; a line that is not UTF-8 is an error
-naming it.
+naming it. Each batch is padded only to its longest line (`--fixed_length_batches` pads to the sequence length: the
+same embeddings); `--mixed_precision=bf16` runs the encoder in bfloat16 (embeddings written as float32).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from keras_bert.export.embedder import load_embedder
 from keras_bert.files import DataFileError, read_lines
 from keras_bert.layers.pooling import POOLING_MODES
 from keras_bert.models.embedder import cosine_nearest, embed_texts
+from keras_bert.training import distribute, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +57,12 @@ def write_embeddings(output_file: str, texts: list[str], embeddings: np.ndarray)
 
 
 @cli.checks_arguments
+@task_runner.restores_dtype_policy
 def embed(input_file: str, init_checkpoint: str, output_file: str | None = None, query: str | None = None,
           top_k: int = 5, pooling: str | None = None, normalize: bool | None = None,
           max_seq_length: int | None = None, batch_size: int = 32, bert_config_file: str | None = None,
-          vocab_file: str | None = None, do_lower_case: bool | None = None) -> list[tuple[int, float]]:
+          vocab_file: str | None = None, do_lower_case: bool | None = None, fixed_length_batches: bool = False,
+          mixed_precision: str = "none") -> list[tuple[int, float]]:
     """Embeds every line of `input_file`, writes them to `output_file` and/or ranks the lines against `query`.
 
     Args: the flags (see `_define_flags`); `pooling`, `normalize`, `max_seq_length`, `do_lower_case`: None for
@@ -79,10 +83,12 @@ def embed(input_file: str, init_checkpoint: str, output_file: str | None = None,
     if top_k < 1:
         raise ValueError(f"--top_k must be >= 1, got {top_k}")
     texts = read_text_lines(input_file)
+    distribute.set_mixed_precision(mixed_precision)
     embedder, preprocessor = load_embedder(init_checkpoint, bert_config_file, vocab_file, do_lower_case, pooling,
                                            normalize, max_seq_length)
     with tqdm(total=len(texts), unit="line", desc="embedding", disable=None) as bar:
-        embeddings = embed_texts(embedder, preprocessor, texts, batch_size, progress=bar.update)
+        embeddings = embed_texts(embedder, preprocessor, texts, batch_size, progress=bar.update,
+                                 fixed_length=fixed_length_batches)
     if output_file is not None:
         write_embeddings(output_file, texts, embeddings)
         logger.info("wrote %d embeddings of dimension %d to %s", *embeddings.shape, output_file)
@@ -105,6 +111,8 @@ def _define_flags() -> None:
         "batch_size": "Texts per batch.",
     }, enums={"pooling": POOLING_MODES})
     cli.define_model_flags(embed)
+    cli.define_batch_length_flags(embed, training=False)
+    cli.define_inference_precision_flag(embed)
 
 
 def main() -> None:

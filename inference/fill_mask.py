@@ -12,7 +12,9 @@ BertForPreTraining folder); a Hugging Face folder also gives the config, vocabul
 lines, one per text: {"line", "text", "num_masks", "masks": [{"index", "position", "tokens", "scores",
 "token_ids", "filled"}]}. A text without `[MASK]`, an empty one, one with more than `--max_predictions` masks or
 a line that is not UTF-8 is an error naming it, before the model is loaded; a mask beyond `--max_seq_length`
-pieces is not predicted, and the table and `num_masks` say so.
+pieces is not predicted, and the table and `num_masks` say so. Each batch is padded only to its longest text
+(`--fixed_length_batches` pads to `--max_seq_length`: the same predictions); `--mixed_precision=bf16` runs the model
+in bfloat16 (probabilities computed in float32).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from keras_bert.files import DataFileError, read_lines
 from keras_bert.models.fill_mask import FillMask, FillMaskResult, masked_text_problem
 from keras_bert.models.pretrainer import BertPretrainer
 from keras_bert.tokenization.masked_text import DEFAULT_MAX_PREDICTIONS, MaskedTextPacker
-from keras_bert.training import model_inputs
+from keras_bert.training import distribute, model_inputs, task_runner
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +52,12 @@ def read_texts(text: list[str] | None, input_file: str | None, max_predictions: 
 
 
 @cli.checks_arguments
+@task_runner.restores_dtype_policy
 def fill_mask(init_checkpoint: str, text: list[str] | None = None, input_file: str | None = None,
               output_file: str | None = None, vocab_file: str | None = None, bert_config_file: str | None = None,
               do_lower_case: bool | None = None, max_seq_length: int = 128, top_k: int = 5,
-              max_predictions: int = DEFAULT_MAX_PREDICTIONS, batch_size: int = 32) -> list[FillMaskResult]:
+              max_predictions: int = DEFAULT_MAX_PREDICTIONS, batch_size: int = 32,
+              fixed_length_batches: bool = False, mixed_precision: str = "none") -> list[FillMaskResult]:
     """Predicts the masks of the texts, prints them as a table and writes `output_file` (JSON lines) if given.
 
     Args: the flags (see `_define_flags`); `init_checkpoint` a Google checkpoint or a Hugging Face folder, which
@@ -68,10 +72,11 @@ def fill_mask(init_checkpoint: str, text: list[str] | None = None, input_file: s
     texts = read_texts(text, input_file, max_predictions)
     inputs = model_inputs.resolve_model_inputs(init_checkpoint, bert_config_file, vocab_file, do_lower_case,
                                                max_seq_length)
+    distribute.set_mixed_precision(mixed_precision)
     pretrainer = BertPretrainer.from_pretrained(init_checkpoint, config=inputs.config, required_heads=("masked_lm",))
     packer = MaskedTextPacker(inputs.vocab_file, inputs.do_lower_case, max_seq_length, max_predictions,
                               **inputs.tokenizer_options())
-    results = FillMask(pretrainer, packer)(texts, top_k=top_k, batch_size=batch_size)
+    results = FillMask(pretrainer, packer, fixed_length=fixed_length_batches)(texts, top_k=top_k, batch_size=batch_size)
     print(format_table(results))
     if output_file:
         with open(output_file, "w", encoding="utf-8") as writer:
@@ -106,6 +111,8 @@ def _define_flags() -> None:
         "batch_size": "Texts per model call.",
     })
     cli.define_model_flags(fill_mask)
+    cli.define_batch_length_flags(fill_mask, training=False)
+    cli.define_inference_precision_flag(fill_mask)
 
 
 def main() -> None:

@@ -55,6 +55,17 @@ DISTRIBUTION_FLAGS = {
     "jit_compile": "Compile the train step with XLA.",
     "steps_per_execution": "Train steps per tf.function call (TPUs want many).",
 }
+BATCH_LENGTH_FLAGS = {
+    "fixed_length_batches": "Pad every batch to --max_seq_length (static shapes, as TPUs need; always on with "
+                            "--strategy=tpu). By default each batch is padded only to its longest example, which "
+                            "changes no output and saves the encoder the work on padding.",
+    "bucket_by_length": "Training: batch examples of similar length together (fewer padded positions per batch; "
+                        "batches are then no longer uniformly random). Not with fixed-length batches.",
+}
+INFERENCE_PRECISION_FLAGS = {
+    "mixed_precision": "Keras mixed-precision policy for the forward pass: none (float32), bf16 (faster on CPUs "
+                       "with AVX512_BF16/AMX and on TPUs/recent GPUs) or fp16; outputs are float32 either way.",
+}
 DISTRIBUTION_ENUMS = {"strategy": distribute.STRATEGIES, "mixed_precision": tuple(distribute.MIXED_PRECISION_POLICIES)}
 
 _DEFINE_BY_TYPE = {str: flags.DEFINE_string, int: flags.DEFINE_integer, float: flags.DEFINE_float,
@@ -152,6 +163,19 @@ def define_distribution_flags(program: Callable, flag_values: flags.FlagValues =
     """The flags every training program has beyond the reference's: `--strategy`, `--tpu`, `--mixed_precision`,
     `--jit_compile`, `--steps_per_execution` (`DISTRIBUTION_FLAGS`)."""
     define_flags(program, DISTRIBUTION_FLAGS, DISTRIBUTION_ENUMS, flag_values=flag_values)
+
+
+def define_batch_length_flags(program: Callable, flag_values: flags.FlagValues = flags.FLAGS,
+                              training: bool = True) -> None:
+    """`--fixed_length_batches` and, for programs that train, `--bucket_by_length` (`BATCH_LENGTH_FLAGS`)."""
+    helps = BATCH_LENGTH_FLAGS if training else {"fixed_length_batches": BATCH_LENGTH_FLAGS["fixed_length_batches"]}
+    define_flags(program, helps, flag_values=flag_values)
+
+
+def define_inference_precision_flag(program: Callable, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """`--mixed_precision` for programs that only run the model forward (`INFERENCE_PRECISION_FLAGS`)."""
+    define_flags(program, INFERENCE_PRECISION_FLAGS, {"mixed_precision": DISTRIBUTION_ENUMS["mixed_precision"]},
+                 flag_values=flag_values)
 
 
 def define_fine_tuning_flags(program: Callable, flag_values: flags.FlagValues = flags.FLAGS) -> None:

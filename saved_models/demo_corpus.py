@@ -100,3 +100,45 @@ def copy_labelled_files(data_dir: pathlib.Path, train_file: str, dev_file: str) 
     data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_file, data_dir / "train.tsv")
     shutil.copyfile(dev_file, data_dir / "dev.tsv")
+
+
+def read_labelled_rows(path: pathlib.Path) -> list[tuple[str, str]]:
+    """The (sentence, label) rows of a `sentence<TAB>label` file with a header line."""
+    lines = pathlib.Path(path).read_text(encoding="utf-8").splitlines()[1:]
+    return [tuple(line.rsplit("\t", 1)) for line in lines if line]
+
+
+def write_subset(data_dir: pathlib.Path, subset_dir: pathlib.Path, per_class: int) -> dict[str, int]:
+    """train.tsv with the first `per_class` rows of each label of `data_dir`'s, and the same dev.tsv; returns the
+    row counts."""
+    subset_dir.mkdir(parents=True, exist_ok=True)
+    lines = (data_dir / "train.tsv").read_text(encoding="utf-8").splitlines()
+    taken: dict[str, int] = {}
+    rows = []
+    for line in lines[1:]:
+        label = line.rsplit("\t", 1)[-1]
+        if line and taken.get(label, 0) < per_class:
+            taken[label] = taken.get(label, 0) + 1
+            rows.append(line)
+    (subset_dir / "train.tsv").write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    shutil.copyfile(data_dir / "dev.tsv", subset_dir / "dev.tsv")
+    return {"train": len(rows), "dev": len(read_labelled_rows(subset_dir / "dev.tsv"))}
+
+
+def normalized(sentence: str) -> str:
+    """Lower case, single spaces, no final full stop: how a sentence is looked up in the corpus (docstring summary
+    lines often lack the stop)."""
+    return " ".join(sentence.lower().split()).removesuffix(".")
+
+
+def read_corpus_lines(corpus_files: str) -> set[str]:
+    """The `normalized` lines of the corpus (comma-separated globs, local or as `tf.io.gfile` reads them)."""
+    import tensorflow as tf
+
+    paths = sorted({path for pattern in corpus_files.split(",") for path in tf.io.gfile.glob(pattern.strip())})
+    lines: set[str] = set()
+    for path in paths:
+        with tf.io.gfile.GFile(path, "rb") as reader:
+            lines.update(normalized(line) for line in reader.read().decode("utf-8", "ignore").splitlines())
+    lines.discard("")
+    return lines

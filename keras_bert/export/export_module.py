@@ -15,6 +15,14 @@ request's memory and time do not grow with text the model would never see (a 20-
 would otherwise take seconds and gigabytes). The default budget, `BYTES_PER_PIECE` bytes for each piece the
 model can use, leaves every such piece of ordinary text unaffected (see `BYTES_PER_PIECE`).
 
+Variable-length requests: the classifier, tagger, embedder and fill-mask signatures pack each request to
+`max_seq_length` (truncation as the reference), then cut the batch to its longest row rounded up to a multiple of
+`length_bucket` (`bucketed`, default `LENGTH_BUCKET` = 16), so a batch of short texts costs what its texts need and
+the model sees at most `max_seq_length / length_bucket` shapes; padding is masked out of attention, so outputs are
+those of the fixed-length model (within float32 rounding). `length_bucket=0` keeps the fixed `max_seq_length`. The
+encoder's and the preprocessing model's TF Hub APIs keep their fixed `seq_length` (their contract), and SQuAD its
+fixed windows.
+
 Minimum TensorFlow Serving version: 2.20.0, verified (tests/export/test_serving_contract.py: every op of every
 export is registered by TF 2.20 core or TF-Text 2.20). The TF-Text ops used — FastWordpieceTokenizeWithOffsets,
 and TFText>WhitespaceTokenizeWithOffsetsV2 (tagger only) — predate the TF-Text 2.12.1 that Serving 2.12–2.19
@@ -30,6 +38,7 @@ import keras
 import tensorflow as tf
 
 from keras_bert import upstream_workarounds
+from keras_bert.tokenization.packing import trim_padding
 from keras_bert.tokenization.tokenizer import MAX_CHARS_PER_WORD
 
 VOCAB_ASSET = "vocab.txt"  # the asset's name in every export, as in TF Hub's BERT models
@@ -40,6 +49,8 @@ VOCAB_ASSET = "vocab.txt"  # the asset's name in every export, as in TF Hub's BE
 MAX_CHUNK_BYTES = 4 * MAX_CHARS_PER_WORD
 BYTES_PER_PIECE = MAX_CHUNK_BYTES + 1
 _ASCII_WHITESPACE = (ord(" "), ord("\t"), ord("\n"), ord("\r"))  # the reference's word separators below U+0080
+LENGTH_BUCKET = 16  # a served batch's length is a multiple of it: 8 shapes at max_seq_length 128
+ENCODER_SEQUENCE_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 
 
 def string_spec(name: str) -> tf.TensorSpec:
@@ -139,3 +150,24 @@ def cut_texts(texts: tf.Tensor, max_bytes: int) -> tf.Tensor:
     cut = tf.where(last_space >= 0, last_space, last_char_start)
     return tf.strings.substr(texts, tf.zeros_like(lengths), tf.tensor_scatter_nd_update(lengths, long_rows, cut),
                              unit="BYTE")
+
+
+def check_length_bucket(length_bucket: int) -> int:
+    """`length_bucket` if it is an int ≥ 0, else a ValueError naming `--length_bucket`."""
+    if isinstance(length_bucket, bool) or not isinstance(length_bucket, int) or length_bucket < 0:
+        raise ValueError(f"--length_bucket must be an int >= 0 (0: fixed max_seq_length), got {length_bucket!r}")
+    return length_bucket
+
+
+def bucketed(features: dict[str, tf.Tensor], length_bucket: int) -> dict[str, tf.Tensor]:
+    """A packed batch cut to its longest row rounded up to a multiple of `length_bucket` (at most its seq_length):
+    the encoder inputs [batch, seq] → [batch, kept]; other entries (e.g. `masked_lm_positions`, which all lie
+    before the longest row's end) unchanged. `length_bucket` 0: the batch as it is (fixed seq_length).
+    """
+    if not length_bucket:
+        return dict(features)
+    kept = tf.shape(trim_padding(features, multiple=length_bucket)["input_mask"])[1]
+    # A batch of 0 rows would be cut to 0 columns, where the pooler has no column 0 to read: it keeps them all.
+    kept = tf.where(tf.shape(features["input_mask"])[0] > 0, kept, tf.shape(features["input_mask"])[1])
+    return {key: value[:, :kept] if key in ENCODER_SEQUENCE_KEYS else value for key, value in features.items()}
+

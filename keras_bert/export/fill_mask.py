@@ -13,6 +13,10 @@ the truncation to `max_seq_length` − 2 pieces, are not predicted (`num_predict
 UTF-8 bytes are dropped (also from `filled`). Each text is first cut to `max_text_bytes` bytes
 (`export_module.cut_texts`); mask tokens after the cut are not counted (with the default budget they lie far
 beyond `max_seq_length`).
+
+Each batch is packed to `max_seq_length`, then run at its longest row rounded up to a multiple of `length_bucket`
+(`FillMask.outputs`; every predicted mask lies before that row's end), in `serving_dtype`
+(`keras_bert.export.precision`).
 """
 from __future__ import annotations
 
@@ -22,7 +26,15 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from keras_bert.export.export_module import ExportModule, cut_texts, string_spec, text_byte_budget
+from keras_bert.export.export_module import (
+    LENGTH_BUCKET,
+    ExportModule,
+    check_length_bucket,
+    cut_texts,
+    string_spec,
+    text_byte_budget,
+)
+from keras_bert.export.precision import check_serving_dtype, serving_model
 from keras_bert.export.serving_layout import ModelVersion, write_models_config, write_versions
 from keras_bert.models.fill_mask import FillMask
 
@@ -32,7 +44,8 @@ WARMUP_TEXTS = ["The capital of France is [MASK] .", "There is no mask token her
 
 
 class _FillMaskModule(ExportModule):
-    def __init__(self, fill_mask: FillMask, top_k: int, max_text_bytes: int | None):
+    def __init__(self, fill_mask: FillMask, top_k: int, max_text_bytes: int | None,
+                 length_bucket: int = LENGTH_BUCKET):
         packer = fill_mask.packer
         super().__init__(packer.tokenizer.vocab_file, packer.tokenizer.lower_case, fill_mask.pretrainer)
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= len(fill_mask.vocab):
@@ -40,17 +53,21 @@ class _FillMaskModule(ExportModule):
                              f"got {top_k!r}")
         self.pretrainer = fill_mask.pretrainer
         self.packer = packer  # tracked: the tokenizer's tables
-        self._fill_mask = fill_mask
+        # The same computation as the Python call (`FillMask.outputs`), at fixed length when length_bucket is 0.
+        self._length_bucket = check_length_bucket(length_bucket)
+        self._fill_mask = FillMask(fill_mask.pretrainer, packer, fixed_length=not self._length_bucket)
         self._top_k = top_k
         self.max_text_bytes = text_byte_budget(max_text_bytes, packer.seq_length)
         self.fill = tf.function(self._fill, input_signature=[string_spec("text")])
 
     def _fill(self, text):
-        return self._fill_mask.outputs(cut_texts(text, self.max_text_bytes), self._top_k)
+        return self._fill_mask.outputs(cut_texts(text, self.max_text_bytes), self._top_k,
+                                       length_multiple=self._length_bucket or 1)
 
 
 def export_fill_mask(fill_mask: FillMask, export_dir: str | os.PathLike, top_k: int = DEFAULT_TOP_K,
-                     max_text_bytes: int | None = None) -> None:
+                     max_text_bytes: int | None = None, length_bucket: int = LENGTH_BUCKET,
+                     serving_dtype: str = "float32") -> None:
     """Writes the fill-mask SavedModel (module docstring).
 
     Args:
@@ -60,20 +77,25 @@ def export_fill_mask(fill_mask: FillMask, export_dir: str | os.PathLike, top_k: 
       top_k: int, candidates per mask, 1 to the vocabulary size.
       max_text_bytes: int, the bytes of each text that are tokenized; None: `max_seq_length` ×
         `export_module.BYTES_PER_PIECE`.
+      length_bucket: int, each batch runs at its longest row rounded up to a multiple of it; 0: at max_seq_length.
+      serving_dtype: "float32" or "bfloat16", the model's compute precision (`keras_bert.export.precision`).
 
     Example:
     >>> export_fill_mask(FillMask.from_pretrained("uncased_L-12_H-768_A-12"), "/tmp/bert_fill_mask/1")
     """
-    module = _FillMaskModule(fill_mask, top_k, max_text_bytes)
+    fill_mask = FillMask(serving_model(fill_mask.pretrainer, serving_dtype), fill_mask.packer)
+    module = _FillMaskModule(fill_mask, top_k, max_text_bytes, length_bucket)
     module.save(export_dir, {"serving_default": module.fill.get_concrete_function()})
 
 
 def fill_mask_version(fill_mask: FillMask, model_name: str = "bert_fill_mask", top_k: int = DEFAULT_TOP_K,
-                      max_text_bytes: int | None = None) -> ModelVersion:
+                      max_text_bytes: int | None = None, length_bucket: int = LENGTH_BUCKET,
+                      serving_dtype: str = "float32") -> ModelVersion:
     """The fill-mask model as a `serving_layout.ModelVersion` (written by `export_fill_mask`, warmed up with
     `WARMUP_TEXTS`: masks, no mask, empty, and more masks than fit), for `serving_layout.write_versions`."""
     texts = np.array([t.encode("utf-8") for t in WARMUP_TEXTS], dtype=object)
-    return ModelVersion(model_name, lambda folder: export_fill_mask(fill_mask, folder, top_k, max_text_bytes),
+    return ModelVersion(model_name, lambda folder: export_fill_mask(fill_mask, folder, top_k, max_text_bytes,
+                                                                    length_bucket, serving_dtype),
                         [("serving_default", {"text": texts})])
 
 
@@ -82,7 +104,8 @@ def export_fill_mask_for_serving(init_checkpoint: str | os.PathLike, export_base
                                  bert_config_file: str | None = None, vocab_file: str | None = None,
                                  do_lower_case: bool | None = None, max_seq_length: int | None = None,
                                  top_k: int = DEFAULT_TOP_K, max_text_bytes: int | None = None,
-                                 overwrite: bool = False) -> dict[str, str]:
+                                 overwrite: bool = False, *, length_bucket: int = LENGTH_BUCKET,
+                                 serving_dtype: str = "float32") -> dict[str, str]:
     """Exports the fill-mask model of a checkpoint with the masked-LM head (Google, or a Hugging Face
     BertForMaskedLM/BertForPreTraining folder) for TF Serving: `<export_base>/<model_name>/<version>/`,
     smoke-tested with its warm-up requests, and `<export_base>/models.config`.
@@ -91,13 +114,16 @@ def export_fill_mask_for_serving(init_checkpoint: str | os.PathLike, export_base
       init_checkpoint, vocab_file, do_lower_case, max_seq_length (`seq_length`), bert_config_file (`config`):
         as `FillMask.from_pretrained`'s.
       top_k: int, the candidates served per mask.
-      export_base, model_name, version, max_text_bytes, overwrite: as `serving.export_finetuned`'s.
+      export_base, model_name, version, max_text_bytes, overwrite, length_bucket, serving_dtype: as
+        `serving.export_finetuned`'s.
 
     Returns:
       {"fill_mask": version folder, "models_config": path}.
     """
+    check_length_bucket(length_bucket)  # bad options fail before the checkpoint is loaded
+    check_serving_dtype(serving_dtype)
     fill_mask = FillMask.from_pretrained(init_checkpoint, vocab_file, do_lower_case, max_seq_length,
                                          config=bert_config_file)
-    [folder] = write_versions(export_base, [fill_mask_version(fill_mask, model_name, top_k, max_text_bytes)],
-                              version, overwrite)
+    [folder] = write_versions(export_base, [fill_mask_version(fill_mask, model_name, top_k, max_text_bytes,
+                                                              length_bucket, serving_dtype)], version, overwrite)
     return {"fill_mask": folder, "models_config": write_models_config(pathlib.Path(export_base))}

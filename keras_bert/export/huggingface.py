@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from keras_bert.checkpoints import huggingface as hf
+from keras_bert.export.export_module import LENGTH_BUCKET
 from keras_bert.export.serving import TASK_MODELS, export_pretrained, export_task, serving_seq_length
 from keras_bert.training import model_inputs
 from keras_bert.training.outputs import CLASSIFIER, SQUAD, SquadSettings, TaskInfo
@@ -47,7 +48,8 @@ def export_huggingface(folder: str | os.PathLike, export_base: str | os.PathLike
                        export_preprocessing_model: bool = True, pair_input: bool | None = None,
                        do_lower_case: bool | None = None, max_seq_length: int | None = None,
                        max_text_bytes: int | None = None, max_windows: int | None = None,
-                       overwrite: bool = False) -> dict[str, str]:
+                       overwrite: bool = False, *, length_bucket: int = LENGTH_BUCKET,
+                       serving_dtype: str = "float32") -> dict[str, str]:
     """Exports a Hugging Face folder for TF Serving (see the module docstring).
 
     Args:
@@ -58,7 +60,8 @@ def export_huggingface(folder: str | os.PathLike, export_base: str | os.PathLike
       do_lower_case: None for the folder's casing; a contradicting value is an error.
       max_seq_length: the task's (or the encoder's preprocessing) sequence length; None: see the module docstring.
       model_name, version, export_encoder, export_preprocessing_model, pair_input, max_text_bytes, max_windows,
-      overwrite: as for `serving.export_finetuned` (an encoder export's name defaults to "bert").
+      overwrite, length_bucket, serving_dtype: as for `serving.export_finetuned` (an encoder export's name defaults
+        to "bert"; `serving_dtype` other than "float32" is for a task model, an error for an encoder export).
 
     Returns:
       {"task": dir, "encoder": dir, "preprocessing": dir, "models_config": path} for what was written.
@@ -67,6 +70,9 @@ def export_huggingface(folder: str | os.PathLike, export_base: str | os.PathLike
     if task not in TASKS:
         raise ValueError(f"--task must be one of {list(TASKS)}, got {task!r}")
     task = huggingface_task(folder) if task == AUTO else task
+    if task == ENCODER and serving_dtype != "float32":
+        raise ValueError(f"--serving_dtype={serving_dtype} is for a task model, the embedder or fill-mask; "
+                         f"{folder} exports its encoder, which stays float32 (TF Hub's API, also for fine-tuning)")
     if task == ENCODER:
         return export_pretrained(None, folder, None, do_lower_case, export_base, model_name or "bert", version,
                                  max_seq_length, max_text_bytes, overwrite)
@@ -89,7 +95,7 @@ def export_huggingface(folder: str | os.PathLike, export_base: str | os.PathLike
     hf.assign_huggingface_arrays(model, arrays, source=folder)
     return export_task(model, info, inputs.vocab_file, export_base, model_name or f"bert_{task}", version,
                        export_encoder, export_preprocessing_model, pair_input, max_text_bytes, max_windows,
-                       overwrite, inputs.tokenizer_options())
+                       overwrite, inputs.tokenizer_options(), length_bucket=length_bucket, serving_dtype=serving_dtype)
 
 
 def _squad_settings(max_seq_length: int) -> SquadSettings:

@@ -20,6 +20,8 @@ from keras_bert.checkpoints.google import CONFIG_FILE, resolve_checkpoint
 from keras_bert.config import BertConfig
 from keras_bert.export.classifier import export_classifier
 from keras_bert.export.encoder import export_encoder
+from keras_bert.export.export_module import LENGTH_BUCKET, check_length_bucket
+from keras_bert.export.precision import check_serving_dtype, serving_model
 from keras_bert.export.preprocessing import export_preprocessing
 from keras_bert.export.serving_layout import ModelVersion, write_models_config, write_versions
 from keras_bert.export.squad import export_squad
@@ -78,7 +80,8 @@ def _load_model_file(path: pathlib.Path) -> keras.Model:
 def export_finetuned(model_dir: str | os.PathLike, export_base: str | os.PathLike, model_name: str | None = None,
                      version: int | None = None, export_encoder: bool = True, export_preprocessing_model: bool = True,
                      pair_input: bool | None = None, max_text_bytes: int | None = None,
-                     max_windows: int | None = None, overwrite: bool = False) -> dict[str, str]:
+                     max_windows: int | None = None, overwrite: bool = False, *, length_bucket: int = LENGTH_BUCKET,
+                     serving_dtype: str = "float32") -> dict[str, str]:
     """Exports a fine-tuning `--output_dir` for TF Serving.
 
     Args:
@@ -95,10 +98,17 @@ def export_finetuned(model_dir: str | os.PathLike, export_base: str | os.PathLik
       max_windows: int, the most windows the SQuAD model scores per example (None: `squad.default_max_windows`).
       overwrite: bool, replace models of the same names that serve other signatures or labels (their earlier
         versions are removed); otherwise such a model is an error and nothing is written.
+      length_bucket: int, the classifier and tagger run each request batch at its longest row rounded up to a
+        multiple of it (at most max_seq_length: a bounded number of shapes); 0: at max_seq_length. The encoder
+        and preprocessing models keep their fixed seq_length (TF Hub's API), SQuAD its fixed windows.
+      serving_dtype: "float32", or "bfloat16" for a task model computing in bfloat16 (`keras_bert.export.precision`;
+        inputs and outputs unchanged); the encoder export stays float32 (it is also for fine-tuning).
 
     Returns:
       {"task": dir, "encoder": dir, "preprocessing": dir, "models_config": path} for what was written.
     """
+    check_length_bucket(length_bucket)  # bad options fail before the model is loaded
+    check_serving_dtype(serving_dtype)
     model_dir = pathlib.Path(model_dir)
     info = TaskInfo.read(model_dir)
     model_name = model_name or f"bert_{info.task}"
@@ -109,17 +119,20 @@ def export_finetuned(model_dir: str | os.PathLike, export_base: str | os.PathLik
     check_vocab_matches_config(vocab_file, model.bert_config, model_dir / CONFIG_FILE)
     return export_task(model, info, vocab_file, export_base, model_name, version, export_encoder,
                        export_preprocessing_model, pair_input, max_text_bytes, max_windows, overwrite,
-                       info.tokenizer_options)
+                       info.tokenizer_options, length_bucket=length_bucket, serving_dtype=serving_dtype)
 
 
 def export_task(model: keras.Model, info: TaskInfo, vocab_file: str | os.PathLike, export_base: str | os.PathLike,
                 model_name: str, version: int | None = None, export_encoder: bool = True,
                 export_preprocessing_model: bool = True, pair_input: bool | None = None,
                 max_text_bytes: int | None = None, max_windows: int | None = None, overwrite: bool = False,
-                tokenizer_options: dict | None = None) -> dict[str, str]:
+                tokenizer_options: dict | None = None, *, length_bucket: int = LENGTH_BUCKET,
+                serving_dtype: str = "float32") -> dict[str, str]:
     """Exports a fine-tuned task `model` described by `info`, with `vocab_file`, as `model_name` (and its encoder
     and preprocessing models); `tokenizer_options` are `BertPreprocessor`'s beyond vocabulary and casing (a Hugging
     Face folder's). The other arguments and the result are `export_finetuned`'s."""
+    check_length_bucket(length_bucket)
+    task_model = serving_model(model, serving_dtype)
     preprocessor = BertPreprocessor(vocab_file, info.do_lower_case, info.max_seq_length, **(tokenizer_options or {}))
     if info.task == CLASSIFIER:
         pair = info.pair_input if pair_input is None else pair_input
@@ -128,19 +141,19 @@ def export_task(model: keras.Model, info: TaskInfo, vocab_file: str | os.PathLik
         warmup.append(("serving_default", warmup[1 if pair else 0][1]))
 
         def write(folder):
-            export_classifier(model, preprocessor, info.labels, folder, is_regression=info.is_regression,
-                              pair_input=pair, max_text_bytes=max_text_bytes)
+            export_classifier(task_model, preprocessor, info.labels, folder, is_regression=info.is_regression,
+                              pair_input=pair, max_text_bytes=max_text_bytes, length_bucket=length_bucket)
     elif info.task == SQUAD:
         warmup = [("serving_default", {"question": _strings(["What is this?"] * 2),
                                        "context": _strings(_WARMUP_TEXTS)})]
 
         def write(folder):
-            export_squad(model, preprocessor, folder, info.squad, max_windows)
+            export_squad(task_model, preprocessor, folder, info.squad, max_windows)
     else:
         warmup = [("serving_default", {"text": _strings(_WARMUP_TEXTS)})]
 
         def write(folder):
-            export_tagger(model, preprocessor, info.labels, folder, max_text_bytes)
+            export_tagger(task_model, preprocessor, info.labels, folder, max_text_bytes, length_bucket)
     models = {"task": ModelVersion(model_name, write, warmup, None if info.task == SQUAD else info.labels)}
     if export_encoder:
         models["encoder"] = _encoder_version(model.encoder, preprocessor, f"{model_name}_encoder")

@@ -2,8 +2,8 @@
 built from a sentence-transformers folder (`from_sentence_transformers`) or from any Google or Hugging Face BERT
 with the pooling chosen by the caller (`from_pretrained`, `from_google_checkpoint`, `from_huggingface`).
 
-`embed_texts` runs it over many texts in batches, each cut to its longest text (padding changes no embedding:
-padded keys get no attention and pooling reads real tokens only, so this only saves time).
+`embed_texts` runs it over many texts in batches, each cut to its longest text (`packing.trim_padding`; padding
+changes no embedding: padded keys get no attention and pooling reads real tokens only, so this only saves time).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from keras_bert.config import BertConfig
 from keras_bert.layers.pooling import SentencePooling
 from keras_bert.models.encoder import ENCODER_INPUTS, BertEncoder, encoder_inputs
 from keras_bert.models.task_model import BertTaskModel
+from keras_bert.tokenization.packing import trim_padding
 from keras_bert.tokenization.preprocessor import BertPreprocessor
 
 
@@ -84,7 +85,8 @@ class BertEmbedder(BertTaskModel):
 
 
 def embed_texts(embedder: keras.Model, preprocessor: BertPreprocessor, texts: Sequence[str | bytes],
-                batch_size: int = 32, progress: Callable[[int], Any] | None = None) -> np.ndarray:
+                batch_size: int = 32, progress: Callable[[int], Any] | None = None,
+                fixed_length: bool = False) -> np.ndarray:
     """The embeddings of `texts`, float32 [len(texts), hidden], computed `batch_size` texts at a time.
 
     Args:
@@ -93,6 +95,8 @@ def embed_texts(embedder: keras.Model, preprocessor: BertPreprocessor, texts: Se
         texts: strings (str, or UTF-8 bytes; invalid bytes are dropped, an empty text is `[CLS] [SEP]`).
         batch_size: int ≥ 1.
         progress: called with the number of texts of each batch once it is done (e.g. a tqdm bar's `update`).
+        fixed_length: run every batch at the preprocessor's `seq_length` instead of cutting it to its longest text
+            (the same embeddings, slower).
 
     Example:
     >>> preprocessor = BertPreprocessor("../shared/data/vocab/uncased_vocab.txt", lower_case=True, seq_length=16)
@@ -107,8 +111,8 @@ def embed_texts(embedder: keras.Model, preprocessor: BertPreprocessor, texts: Se
     results = []
     for start in range(0, len(texts), batch_size):
         batch = preprocessor(tf.constant(list(texts[start:start + batch_size]), tf.string))
-        length = int(tf.reduce_max(tf.reduce_sum(batch["input_mask"], axis=1)))
-        results.append(forward({name: batch[name][:, :length] for name in ENCODER_INPUTS}).numpy())
+        batch = batch if fixed_length else trim_padding(batch)
+        results.append(forward({name: batch[name] for name in ENCODER_INPUTS}).numpy())
         if progress is not None:
             progress(len(results[-1]))
     width = embedder.outputs[0].shape[-1] if isinstance(embedder, keras.Model) else 0

@@ -8,7 +8,9 @@ stay). A `##` piece joins the word before it, as BERT's WordPiece detokenization
 dogs loudly"). Special and unused tokens are candidates like any other: these are the model's probabilities.
 
 `FillMask.outputs` is the TF graph computation, shared by the Python call and the `bert_fill_mask` SavedModel
-(`keras_bert.export.fill_mask`), so both answer alike.
+(`keras_bert.export.fill_mask`), so both answer alike. It cuts each packed batch to its longest text
+(`packing.trim_padding`, optionally rounded up to a multiple): the mask positions lie within the text, and padding
+changes no prediction, since padded keys get no attention.
 
 Bad input (Python call): a text without a mask token, an empty text, more masks than `max_predictions`, a str that
 is not encodable as UTF-8 (a lone surrogate) are ValueErrors naming the text's index; bytes that are not valid UTF-8
@@ -34,6 +36,7 @@ from keras_bert.models.encoder import ENCODER_INPUTS
 from keras_bert.models.pretrainer import BertPretrainer
 from keras_bert.tokenization.huggingface import read_tokenizer_settings
 from keras_bert.tokenization.masked_text import DEFAULT_MAX_PREDICTIONS, MASK_TOKEN, MaskedTextPacker, split_at_masks
+from keras_bert.tokenization.packing import trim_padding
 from keras_bert.tokenization.preprocessor import (
     BertPreprocessor,
     check_case_matches_checkpoint,
@@ -101,6 +104,8 @@ class FillMask:
             `required_heads=("masked_lm",)`, as `from_pretrained` does).
         preprocessor: the `BertPreprocessor` of its vocabulary and casing (or a `MaskedTextPacker`).
         max_predictions: int, the most masks per text (a BertPreprocessor only; a packer has its own).
+        fixed_length: run every batch at the packer's `seq_length` rather than cut to its longest text (the same
+            predictions; static shapes).
 
     Example:
     >>> fill_mask = FillMask.from_pretrained("uncased_L-12_H-768_A-12")
@@ -110,12 +115,13 @@ class FillMask:
     """
 
     def __init__(self, pretrainer: keras.Model, preprocessor: BertPreprocessor | MaskedTextPacker,
-                 max_predictions: int = DEFAULT_MAX_PREDICTIONS):
+                 max_predictions: int = DEFAULT_MAX_PREDICTIONS, fixed_length: bool = False):
         if not isinstance(pretrainer, BertPretrainer):
             raise TypeError(f"FillMask needs a BertPretrainer (with its masked-LM head), got "
                             f"{type(pretrainer).__name__}")
         self.pretrainer = pretrainer
         self.packer = _as_packer(preprocessor, max_predictions)
+        self.fixed_length = bool(fixed_length)
         self.vocab = list(self.packer.tokenizer.vocab)
         if len(self.vocab) > pretrainer.bert_config.vocab_size:
             raise ValueError(f"the vocabulary {self.packer.tokenizer.vocab_file} has {len(self.vocab)} tokens but the "
@@ -171,16 +177,23 @@ class FillMask:
         packer = MaskedTextPacker(vocab_file, do_lower_case, seq_length, max_predictions, mask_token, **options)
         return cls(pretrainer, packer)
 
-    def outputs(self, texts: tf.Tensor, top_k: int) -> dict[str, tf.Tensor]:
+    def outputs(self, texts: tf.Tensor, top_k: int, length_multiple: int = 1) -> dict[str, tf.Tensor]:
         """The graph computation: string [batch] → dict of (P: the most masks predicted in a row of the batch;
         entries past a row's `num_predictions` are padding: "", 0.0 or -1)
             `tokens` string [batch, P, k], `scores` float32 [batch, P, k], `token_ids` int32 [batch, P, k],
             `mask_positions` int32 [batch, P], `filled` string [batch, P, k], `num_predictions` int32 [batch],
             `num_masks` int32 [batch] (see `MaskedTextPacker`).
 
-        `top_k`: Python int, at most the vocabulary size.
+        `top_k`: Python int, at most the vocabulary size. `length_multiple`: Python int ≥ 1, the packed batch is cut
+        to its longest text rounded up to a multiple of it (so that a served model sees few shapes); not with
+        `fixed_length`.
         """
         features = self.packer(texts)
+        if not self.fixed_length:
+            kept = tf.shape(trim_padding(features, multiple=length_multiple)["input_mask"])[1]
+            # At least one column: the masked-LM gather fails on 0 texts × 0 columns (TF 2.20).
+            kept = tf.maximum(kept, 1)
+            features = {**features, **{name: features[name][:, :kept] for name in ENCODER_INPUTS}}
         width = tf.shape(features["masked_lm_positions"])[1]
         inputs = {name: features[name] for name in ENCODER_INPUTS}
         # One extra position, dropped after: keras.ops.take_along_axis fails on 0 texts × 0 positions (Keras 3.x).

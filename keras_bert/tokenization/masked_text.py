@@ -106,7 +106,7 @@ class MaskedTextPacker(keras.layers.Layer):
         if texts.shape.rank != 1:
             raise ValueError(f"MaskedTextPacker expects strings of shape [batch], got shape {texts.shape}")
         segments = split_at_masks(texts, self.mask_token)  # [batch, (masks + 1)]
-        pieces = tf.cast(self.tokenizer(segments.flat_values).merge_dims(1, 2), tf.int32)  # [segments, (pieces)]
+        pieces = tf.cast(self.tokenizer.tokenize_pieces(segments.flat_values), tf.int32)  # [segments, (pieces)]
         # The mask id follows each segment but the last of its text.
         is_last = tf.equal(_index_in_row(segments), tf.gather(segments.row_lengths() - 1, segments.value_rowids()))
         follows = tf.cast(tf.logical_not(is_last), tf.int64)

@@ -221,3 +221,36 @@ class BertPackInputs(keras.layers.Layer):
         config.update(seq_length=self.seq_length, special_tokens_dict=self.special_tokens_dict)
         return config
 
+
+
+def trim_padding(features: Mapping[str, tf.Tensor], multiple: int = 1, mask_key: str = "input_mask",
+                 sequence_keys: Sequence[str] = ("input_word_ids", "input_mask", "input_type_ids")
+                 ) -> dict[str, tf.Tensor]:
+    """A packed batch cut to its longest row: only the padding columns every row shares are dropped.
+
+    Args:
+        features: dict of tensors; those named in `sequence_keys` are [batch, seq] (labels per token too, if listed).
+        multiple: int ≥ 1, the kept length is rounded up to a multiple of it (at most seq), so a model sees a
+            bounded number of shapes (serving: e.g. 16).
+        mask_key: the [batch, seq] mask of real tokens (1) and padding (0), padding after the real tokens.
+
+    Returns the dict with the `sequence_keys` tensors cut to [batch, kept]; other entries unchanged. The encoder's
+    outputs on real tokens do not change: padding keys are masked out of attention (as the reference masks them).
+
+    Example:
+    >>> batch = {"input_word_ids": tf.constant([[101, 7, 102, 0, 0], [101, 102, 0, 0, 0]]),
+    ...          "input_mask": tf.constant([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]]),
+    ...          "input_type_ids": tf.zeros([2, 5], tf.int32)}
+    >>> trim_padding(batch)["input_word_ids"].numpy().tolist()
+    [[101, 7, 102], [101, 102, 0]]
+    """
+    if multiple < 1:
+        raise ValueError(f"multiple must be >= 1, got {multiple}")
+    mask = features[mask_key]
+    seq_length = tf.shape(mask)[1]
+    longest = tf.reduce_max(tf.concat([tf.reduce_sum(tf.cast(mask != 0, tf.int32), axis=1), [0]], axis=0))
+    kept = tf.minimum(seq_length, (longest + multiple - 1) // multiple * multiple)
+    trimmed = dict(features)
+    for key in sequence_keys:
+        trimmed[key] = features[key][:, :kept]
+    return trimmed

@@ -33,7 +33,7 @@ class PieceTokenizer:
         tables = unicode_tables.build_char_tables(
             self.tokenizer.lower_case, self.tokenizer.strip_accents, self.tokenizer.tokenize_chinese_chars)
         self._pieces = tf.function(
-            lambda texts: self.tokenizer(texts).merge_dims(1, 2),
+            self.tokenizer.tokenize_pieces,
             input_signature=[tf.TensorSpec([None], tf.string)])
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])

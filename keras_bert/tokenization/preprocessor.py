@@ -100,7 +100,7 @@ class BertPreprocessor(keras.layers.Layer):
 
     def call(self, inputs) -> dict[str, tf.Tensor]:
         texts = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        return self.packer([self.tokenizer(t) for t in texts])
+        return self.packer([self.tokenizer.tokenize_pieces(t) for t in texts])  # packing needs no word level
 
     def get_config(self) -> dict:
         config = super().get_config()

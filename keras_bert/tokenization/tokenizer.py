@@ -14,6 +14,12 @@ without lower-casing), `tokenize_chinese_chars` (False: CJK ideographs stay insi
 
 Character rules are tabulated from the running Python's `unicodedata` (3.11: Unicode 14.0), so the
 ids equal the reference run on the same Python.
+
+Speed: a row whose every character TF-Text normalizes and splits as the reference does (checked per character when
+the layer is built: ASCII, accented and most other letters, punctuation and spaces below U+10000) goes through
+TF-Text's fused FastBertTokenizer, which gives the reference's ids there (`fast_path`); every other row takes the
+exact path (the reference BasicTokenizer as TF ops, then FastWordpieceTokenizer). Both are in the graph, and
+`tokenize_pieces` skips the word level for callers that only pack.
 """
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_bert.tokenization import basic_tokenizer, unicode_tables
+from keras_bert.tokenization import basic_tokenizer, fast_path, unicode_tables
 from keras_bert.tokenization.vocab import load_vocab
 
 # google-research/bert's WordpieceTokenizer.max_input_chars_per_word; also the largest limit allowed, since exports
@@ -81,6 +87,8 @@ class BertTokenizer(keras.layers.Layer):
         self.vocab = load_vocab(vocab_file)
         self._char_tables = basic_tokenizer.TableTensors(unicode_tables.build_char_tables(
             self.lower_case, self.strip_accents, self.tokenize_chinese_chars))
+        self._fast_path = fast_path.FastPath(_matchable_vocab(self.vocab), self.lower_case, self.strip_accents,
+                                             self.tokenize_chinese_chars, self.max_chars_per_word)
         max_bytes_per_word = 4 * self.max_chars_per_word  # TF-Text counts bytes; no word within the limit exceeds it.
         self._too_long_word = "x" * (max_bytes_per_word + 1)  # Stands in for a word over the limit: becomes [UNK].
         self._wordpiece = tf_text.FastWordpieceTokenizer(
@@ -106,11 +114,15 @@ class BertTokenizer(keras.layers.Layer):
             special["mask_id"] = ids["[MASK]"]
         return special
 
-    def _words(self, texts) -> basic_tokenizer.BasicTokens:
+    @staticmethod
+    def _texts(texts) -> tf.Tensor:
         texts = tf.convert_to_tensor(texts, tf.string)
         if texts.shape.rank != 1:
             raise ValueError(f"BertTokenizer expects strings of shape [batch], got shape {texts.shape}")
-        return basic_tokenizer.basic_tokenize(texts, self._char_tables)
+        return texts
+
+    def _words(self, texts) -> basic_tokenizer.BasicTokens:
+        return basic_tokenizer.basic_tokenize(self._texts(texts), self._char_tables)
 
     def _wordpiece_input(self, words: basic_tokenizer.BasicTokens) -> tuple[tf.Tensor, tf.Tensor]:
         too_long = words.word_char_counts > self.max_chars_per_word
@@ -122,6 +134,11 @@ class BertTokenizer(keras.layers.Layer):
 
     def call(self, texts) -> tf.RaggedTensor:
         """string [batch] → int32 RaggedTensor [batch, (words), (pieces)]."""
+        texts = self._texts(texts)
+        return fast_path.route(texts, self._fast_path.rows(texts), lambda t: (self._fast_path.tokenize(t),),
+                               lambda t: (self._exact_tokenize(t),))[0]
+
+    def _exact_tokenize(self, texts) -> tf.RaggedTensor:
         words = self._words(texts)
         wordpiece_input, _ = self._wordpiece_input(words)
         return self._nest(texts, self._wordpiece.tokenize(wordpiece_input), words)
@@ -130,12 +147,24 @@ class BertTokenizer(keras.layers.Layer):
         """Same as calling the layer."""
         return self(texts)
 
+    def tokenize_pieces(self, texts) -> tf.RaggedTensor:
+        """string [batch] → int32 RaggedTensor [batch, (pieces)]: `tokenize(texts).merge_dims(1, 2)`, faster where
+        the word level is not needed (packing), since the fast path then skips finding word starts."""
+        texts = self._texts(texts)
+        return fast_path.route(texts, self._fast_path.rows(texts), lambda t: (self._fast_path.tokenize_pieces(t),),
+                               lambda t: (self._exact_tokenize(t).merge_dims(1, 2),))[0]
+
     def tokenize_with_offsets(self, texts) -> tuple[tf.RaggedTensor, tf.RaggedTensor, tf.RaggedTensor]:
         """string [batch] → (ids int32, begins int64, ends int64), each [batch, (words), (pieces)].
 
         Offsets are byte positions in the original string: a piece spans from the first byte of the
         input character its first code point came from to the end of the one its last came from.
         """
+        texts = self._texts(texts)
+        return fast_path.route(texts, self._fast_path.rows(texts), self._fast_path.tokenize_with_offsets,
+                               self._exact_tokenize_with_offsets)
+
+    def _exact_tokenize_with_offsets(self, texts) -> tuple[tf.RaggedTensor, tf.RaggedTensor, tf.RaggedTensor]:
         words = self._words(texts)
         wordpiece_input, too_long = self._wordpiece_input(words)
         pieces, local_begins, local_ends = self._wordpiece.tokenize_with_offsets(wordpiece_input)

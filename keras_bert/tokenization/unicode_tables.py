@@ -155,3 +155,48 @@ def build_char_tables(lower_case: bool, strip_accents: bool | None = None,
         expansion_splits=np.asarray(expansion_splits, np.int64),
         expansion_props=props[expansion_values],
     )
+
+
+# Classes of `fast_path_candidates`: how a character acts in the reference's BasicTokenizer.
+SPACE_CLASS = "space"  # Separates words.
+PUNCT_CLASS = "punct"  # A word of its own: its normalized form, a punctuation character.
+WORD_CLASS = "word"  # Part of a word: its normalized form, no punctuation or space, no more bytes than its own.
+ASCII_WORD_CLASS = "ascii_word"  # The same, normalized to ASCII letters and digits only.
+
+
+def fast_path_candidates(tables: CharTables) -> dict[int, tuple[str, str]]:
+    """Characters below U+10000 that the reference's BasicTokenizer handles on their own, as code point → (class,
+    normalized form): the candidates `fast_path` asks TF-Text about.
+
+    Each normalizes to exactly one character (so a word piece's offsets are those of whole source characters) of
+    combining class 0 (so no NFD, ours or TF-Text's, can reorder it); a word character's normalized form has no more
+    bytes than its own.
+    Left out: dropped (control, format) and CJK characters, unassigned and private-use code points, capital sigma
+    (its lower case depends on the next character), marks that are stripped, and anything expanding.
+    """
+    candidates = {}
+    for cp in range(0x9, BMP_SIZE):
+        run = tables.bmp_runs[cp]
+        props = int(tables.run_props[run])
+        if props & (DROP | CJK) or cp == CAPITAL_SIGMA or unicodedata.category(chr(cp)) in ("Cn", "Co", "Cs"):
+            continue
+        if props & SPACE:
+            candidates[cp] = (SPACE_CLASS, " ")
+            continue
+        row = int(tables.run_expansion[run])
+        if row < 0:
+            normalized = [(cp, props)]
+        else:
+            begin, end = tables.expansion_splits[row], tables.expansion_splits[row + 1]
+            normalized = [(int(v), int(p)) for v, p in zip(tables.expansion_values[begin:end],
+                                                           tables.expansion_props[begin:end])]
+        normalized = [(v, p) for v, p in normalized if not (tables.strip_accents and p & MARK)]
+        if len(normalized) != 1 or normalized[0][1] & (SPACE | DROP) or unicodedata.combining(chr(normalized[0][0])):
+            continue
+        (value, value_props), = normalized
+        text = chr(value)
+        if value_props & PUNCT:
+            candidates[cp] = (PUNCT_CLASS, text)
+        elif len(text.encode("utf-8")) <= len(chr(cp).encode("utf-8")):
+            candidates[cp] = (ASCII_WORD_CLASS if text.isascii() and text.isalnum() else WORD_CLASS, text)
+    return candidates

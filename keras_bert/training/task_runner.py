@@ -40,6 +40,7 @@ RESUME_NEUTRAL_FLAGS = frozenset({
     "save_checkpoints_steps", "keep_checkpoint_max", "iterations_per_loop", "log_every_steps", "verbose",
     "num_train_epochs", "num_train_steps", "strategy", "tpu", "mixed_precision", "jit_compile",
     "steps_per_execution", "bert_config_file", "eval_file", "predict_file", "save_huggingface",
+    "fixed_length_batches",  # padding changes no output on real tokens
 })
 
 
@@ -65,6 +66,18 @@ def set_up_run(strategy: str = "default", mixed_precision: str = "none", tpu: st
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return distribute.create_strategy(strategy, tpu=tpu)
+
+
+def uses_fixed_length_batches(fixed_length_batches: bool, strategy: str, bucket_by_length: bool = False) -> bool:
+    """Whether batches keep --max_seq_length: with `--fixed_length_batches`, and always under `--strategy=tpu`
+    (XLA on TPUs compiles one program per input shape). ValueError for `--bucket_by_length` then, which only
+    makes sense with variable-length batches."""
+    fixed = fixed_length_batches or strategy == "tpu"
+    if fixed and bucket_by_length:
+        reason = "--strategy=tpu pads" if strategy == "tpu" else "--fixed_length_batches pads"
+        raise ValueError(f"--bucket_by_length needs variable-length batches, but {reason} every batch to "
+                         "--max_seq_length")
+    return fixed
 
 
 def build_model(model_class: type, config: BertConfig, init_checkpoint: str | None,

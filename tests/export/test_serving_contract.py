@@ -53,7 +53,7 @@ pytestmark = pytest.mark.slow
 SEQ = 32
 CLASS_LABELS = ["negative", "positive"]
 # Every TF-Text op the exports use; all exist in TF-Text 2.12.1, which TF Serving 2.12–2.19 bundle.
-TF_TEXT_OPS = {"FastWordpieceTokenizeWithOffsets", "TFText>WhitespaceTokenizeWithOffsetsV2"}
+TF_TEXT_OPS = {"FastBertNormalize", "FastWordpieceTokenizeWithOffsets", "TFText>WhitespaceTokenizeWithOffsetsV2"}
 
 
 @pytest.fixture(scope="module")

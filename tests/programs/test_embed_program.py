@@ -101,3 +101,15 @@ def test_bad_input_files(folder, tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(ValueError, match=message):
         embed(str(path), str(folder), query="x")
+
+
+def test_fixed_length_batches_and_bf16(folder, input_file, tmp_path):
+    """Batches padded to the sequence length give the default's embeddings; bf16 within 0.02 (unit vectors)."""
+    runs = {}
+    for name, options in (("variable", {}), ("fixed", {"fixed_length_batches": True}),
+                          ("bf16", {"mixed_precision": "bf16"})):
+        embed(str(input_file), str(folder), output_file=str(tmp_path / f"{name}.npy"), batch_size=4, **options)
+        runs[name] = np.load(tmp_path / f"{name}.npy")
+    np.testing.assert_allclose(runs["variable"], runs["fixed"], atol=1e-6)
+    np.testing.assert_allclose(runs["bf16"], runs["fixed"], atol=0.02)
+    assert runs["bf16"].dtype == np.float32 and np.abs(runs["bf16"] - runs["fixed"]).max() > 1e-5  # bf16 did run

@@ -85,3 +85,20 @@ def test_bad_input_names_flag_file_and_line(hf_folder, tmp_path):
     without_head = write_huggingface_folder(tmp_path / "bert", {"vocab_size": VOCAB_SIZE}, "BertModel")
     with pytest.raises(ValueError, match=r"cls\.predictions\.bias"):
         fill_mask(init_checkpoint=str(without_head), text=["ok [MASK]"], max_seq_length=16)
+
+
+def test_fixed_length_batches_and_bf16(release):
+    """Batches cut to their longest text (the default) predict as batches padded to the sequence length; the program
+    in bf16 keeps the top candidate of this model, probabilities within 0.02."""
+    texts = TEXTS + ["a much longer text , with many words before its [MASK] and after it , on and on"]
+    variable = FillMask.from_pretrained(release, seq_length=32)
+    fixed = FillMask(variable.pretrainer, variable.packer, fixed_length=True)
+    bf16 = fill_mask(str(release), text=texts, vocab_file=str(release / "vocab.txt"), max_seq_length=32, top_k=3,
+                     bert_config_file=str(release / "bert_config.json"), batch_size=3, mixed_precision="bf16")
+    for got, want, low in zip(variable(texts, top_k=3, batch_size=3), fixed(texts, top_k=3, batch_size=3), bf16,
+                              strict=True):
+        assert [m.tokens for m in got.masks] == [m.tokens for m in want.masks]
+        assert [m.position for m in got.masks] == [m.position for m in want.masks]
+        for a, b, c in zip(got.masks, want.masks, low.masks, strict=True):
+            assert a.scores == pytest.approx(b.scores, abs=1e-6)
+            assert c.tokens[0] == b.tokens[0] and c.scores == pytest.approx(b.scores, abs=0.02)

@@ -4,6 +4,7 @@ Oracles: scikit-learn's metrics on the saved model's own predictions, the refere
 independently in tests/google_checkpoints.py, and chance level on real GLUE dev data.
 """
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -42,18 +43,60 @@ def tiny_config_file(tmp_path_factory):
     return str(path)
 
 
-def test_sst2_random_init_learns_clearly_above_chance(shared_data, uncased_vocab, tiny_config_file, tmp_path):
-    data = tmp_path / "sst2"
-    data.mkdir()
+@pytest.fixture(scope="module")
+def sst2_runs(shared_data, uncased_vocab, tiny_config_file, tmp_path_factory):
+    """The same short SST-2 fine-tuning from random weights twice: batches cut to their longest sentence (the
+    default) and padded to --max_seq_length (--fixed_length_batches, the reference's)."""
+    data = tmp_path_factory.mktemp("sst2")
     _subset(shared_data / "glue/SST-2/train.tsv", data / "train.tsv", 2000)
     _subset(shared_data / "glue/SST-2/dev.tsv", data / "dev.tsv", 872)
-    result = run_classifier(task_name="SST-2", data_dir=str(data), vocab_file=str(uncased_vocab),
-                            bert_config_file=tiny_config_file, output_dir=str(tmp_path / "out"), do_train=True,
-                            do_eval=True, max_seq_length=48, learning_rate=1e-3, num_train_epochs=3.0, seed=1)
-    # Dev is balanced (444 positive of 872): chance is 0.51. Measured 0.71 with this set-up.
-    assert result["eval"]["eval_accuracy"] >= 0.62
-    assert result["eval"]["global_step"] == int(2000 / 32 * 3)
-    assert result["train"]["loss"] < 0.6
+    dev_rows = (data / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    (data / "test.tsv").write_text("index\tsentence\n" + "".join(
+        f"{i}\t{row.split(chr(9))[0]}\n" for i, row in enumerate(dev_rows)), encoding="utf-8")
+    runs = {}
+    for name, fixed in (("variable", False), ("fixed", True)):
+        runs[name] = run_classifier(task_name="SST-2", data_dir=str(data), vocab_file=str(uncased_vocab),
+                                    bert_config_file=tiny_config_file, do_train=True, do_eval=True,
+                                    output_dir=str(tmp_path_factory.mktemp(name)), max_seq_length=48,
+                                    learning_rate=1e-3, num_train_epochs=3.0, seed=1, fixed_length_batches=fixed)
+    return data, runs
+
+
+def test_sst2_random_init_learns_clearly_above_chance_with_either_padding(sst2_runs):
+    _, runs = sst2_runs
+    accuracies = {name: run["eval"]["eval_accuracy"] for name, run in runs.items()}
+    for run in runs.values():
+        # Dev is balanced (444 positive of 872): chance is 0.51. Measured 0.71 with this set-up.
+        assert run["eval"]["eval_accuracy"] >= 0.62
+        assert run["eval"]["global_step"] == int(2000 / 32 * 3)
+        assert run["train"]["loss"] < 0.6
+    # Padding changes no output, but dropout masks follow the batch shape: the two runs differ by training noise.
+    assert abs(accuracies["variable"] - accuracies["fixed"]) <= 0.05, accuracies
+
+
+def test_bf16_predictions_have_the_float32_argmax(sst2_runs, uncased_vocab, tiny_config_file, tmp_path):
+    """--mixed_precision=bf16 evaluation and prediction of a fine-tuned classifier: the dev predictions of the
+    float32 run, within a stated tolerance."""
+    data, runs = sst2_runs
+    probabilities = {}
+    for precision in ("none", "bf16"):
+        out = tmp_path / precision
+        result = run_classifier(task_name="SST-2", data_dir=str(data), vocab_file=str(uncased_vocab),
+                                bert_config_file=tiny_config_file, do_eval=True, do_predict=True,
+                                init_checkpoint=os.path.join(runs["fixed"]["output_dir"], "bert_model.ckpt"),
+                                output_dir=str(out), max_seq_length=48, eval_batch_size=32, predict_batch_size=32,
+                                mixed_precision=precision)
+        assert result["model"].dtype_policy.name == {"none": "float32", "bf16": "mixed_bfloat16"}[precision]
+        probabilities[precision] = np.loadtxt(out / "test_results.tsv", delimiter="\t")
+        if precision == "none":
+            assert result["eval"]["eval_accuracy"] == pytest.approx(runs["fixed"]["eval"]["eval_accuracy"])
+    # bfloat16 keeps 8 significant bits: probabilities within 0.02; the class is the same wherever float32 is not
+    # within that of a tie.
+    np.testing.assert_allclose(probabilities["bf16"], probabilities["none"], atol=0.02)
+    decided = np.abs(probabilities["none"][:, 1] - 0.5) > 0.02
+    assert decided.mean() > 0.9
+    np.testing.assert_array_equal(probabilities["bf16"][decided].argmax(1), probabilities["none"][decided].argmax(1))
+    assert np.abs(probabilities["bf16"] - probabilities["none"]).max() > 1e-6  # bf16 did run
 
 
 def test_cola_reports_matthews_correlation_of_its_predictions(shared_data, uncased_vocab, tiny_config_file,
@@ -107,7 +150,8 @@ def test_full_program_from_google_checkpoint_writes_every_output(shared_data, un
         assert (out / name).is_file(), name
     info = json.loads((out / "task_info.json").read_text())
     assert info == {"task": "classifier", "task_name": "sst-2", "labels": ["0", "1"], "is_regression": False,
-                    "do_lower_case": True, "max_seq_length": 32, "pair_input": False, "squad": None}
+                    "do_lower_case": True, "max_seq_length": 32, "pair_input": False, "squad": None,
+                    "tokenizer_options": {}}
     assert (out / "vocab.txt").read_bytes() == uncased_vocab.read_bytes()
     results = (out / "eval_results.txt").read_text()
     assert "eval_accuracy = " in results and "global_step = 6\n" in results  # int(96 / 16 * 1)

@@ -101,7 +101,8 @@ def test_tagger_learns_and_writes_conll_predictions(tmp_path, uncased_vocab):
 
     info = json.loads((out / "task_info.json").read_text())
     assert info == {"task": "tagger", "task_name": "ner", "labels": result["labels"], "is_regression": False,
-                    "do_lower_case": True, "max_seq_length": 24, "pair_input": False, "squad": None}
+                    "do_lower_case": True, "max_seq_length": 24, "pair_input": False, "squad": None,
+                    "tokenizer_options": {}}
     saved = read_checkpoint_arrays(str(out / "bert_model.ckpt"))
     assert {n: tuple(a.shape) for n, a in saved.items()} == reference_variable_shapes(TINY, "classifier", 7)
 
@@ -114,14 +115,18 @@ def test_tagger_learns_and_writes_conll_predictions(tmp_path, uncased_vocab):
     np.testing.assert_allclose(reloaded, trained, atol=1e-5)
     first_pieces = [[result["labels"][row[p]] for p in f.word_positions] for row, f in
                     zip(reloaded.argmax(-1), features)]
+    # (the program's batches were cut to their longest sentence, these padded to 24: the same predictions)
     assert first_pieces == predicted  # every dev sentence fits in 24 pieces: no word is cut off
 
-    # Evaluating the fine-tuned checkpoint alone (its head included) reproduces the scores.
+    # Evaluating the fine-tuned checkpoint alone (its head included) reproduces the scores and predictions, also
+    # with every batch padded to --max_seq_length.
     again = run_tagger(vocab_file=str(uncased_vocab), bert_config_file=str(config_file),
                        output_dir=str(tmp_path / "again"), eval_file=str(tmp_path / "dev.txt"),
                        init_checkpoint=str(out / "bert_model.ckpt"), label_list=",".join(result["labels"]),
-                       do_eval=True, max_seq_length=24)
+                       do_eval=True, max_seq_length=24, fixed_length_batches=True)
     assert again["eval"]["eval_f1"] == pytest.approx(result["eval"]["eval_f1"])
+    assert (tmp_path / "again" / "eval_predictions.txt").read_text(encoding="utf-8") == \
+        (out / "eval_predictions.txt").read_text(encoding="utf-8")
     # The same labels in another order would read every prediction as another label.
     with pytest.raises(ValueError, match=r"task_info\.json beside it\) was fine-tuned for ner with 7 labels \['O', "):
         run_tagger(vocab_file=str(uncased_vocab), bert_config_file=str(config_file),

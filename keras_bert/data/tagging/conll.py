@@ -7,7 +7,8 @@ Features label only the first word piece of each word; other pieces, `[CLS]`, `[
 `IGNORE_LABEL_ID` (-100), which a loss drops with `keras.losses.SparseCategoricalCrossentropy(ignore_class=-100)`.
 Sentences longer than `seq_length - 2` word pieces are truncated; their cut-off words are predicted "O" in
 the written predictions and the count is logged. Words that yield no word piece (e.g. only control
-characters) are fed as `[UNK]` so that every word keeps a position.
+characters) are fed as `[UNK]` so that every word keeps a position. Batches may be cut to their longest sentence
+(`trim_tagging_batch`): padding gets no attention, so the logits of real tokens do not change.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ import tensorflow as tf
 from seqeval import metrics as seqeval_metrics
 
 from keras_bert.files import DataFileError, read_lines
-from keras_bert.tokenization.packing import pack_tokens_py
+from keras_bert.models.encoder import ENCODER_INPUTS
+from keras_bert.tokenization.packing import pack_tokens_py, trim_padding
 
 logger = logging.getLogger(__name__)
 
@@ -147,11 +149,19 @@ def tagging_dataset(features: Sequence[TaggingFeature], with_labels: bool = True
     `input_mask`, `input_type_ids`; `label_ids` int32 [seq] with `IGNORE_LABEL_ID` off first pieces."""
     if not features:
         raise ValueError("no tagging features to make a dataset from")
-    inputs = {name: np.stack([getattr(f, name) for f in features])
-              for name in ("input_word_ids", "input_mask", "input_type_ids")}
+    inputs = {name: np.stack([getattr(f, name) for f in features]) for name in ENCODER_INPUTS}
     if not with_labels:
         return tf.data.Dataset.from_tensor_slices(inputs)
     return tf.data.Dataset.from_tensor_slices((inputs, np.stack([f.label_ids for f in features])))
+
+
+def trim_tagging_batch(inputs: dict[str, tf.Tensor], label_ids: tf.Tensor | None = None):
+    """A batch of `tagging_dataset` (map it after `.batch`) cut to its longest sentence, `label_ids` alike
+    (`packing.trim_padding`): `inputs`, or `(inputs, label_ids)` when labels are given."""
+    if label_ids is None:
+        return trim_padding(inputs)
+    trimmed = trim_padding({**inputs, "label_ids": label_ids}, sequence_keys=(*ENCODER_INPUTS, "label_ids"))
+    return {name: trimmed[name] for name in ENCODER_INPUTS}, trimmed["label_ids"]
 
 
 def predicted_labels(sentences: Sequence[TaggedSentence], features: Sequence[TaggingFeature],
