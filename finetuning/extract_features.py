@@ -147,9 +147,7 @@ def _define_flags() -> None:
         "layers": "Comma-separated layer indexes (negative from the top).",
         "batch_size": "Batch size for predictions.",
     })
-    cli.define_model_flags(extract_features)
-    cli.define_batch_length_flags(extract_features, training=False)
-    cli.define_inference_precision_flag(extract_features)
+    cli.define_inference_flags(extract_features)
 
 
 def main() -> None:

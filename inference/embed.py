@@ -110,9 +110,7 @@ def _define_flags() -> None:
         "normalize": "L2-normalise the embeddings (default: as the sentence-transformers folder says, else no).",
         "batch_size": "Texts per batch.",
     }, enums={"pooling": POOLING_MODES})
-    cli.define_model_flags(embed)
-    cli.define_batch_length_flags(embed, training=False)
-    cli.define_inference_precision_flag(embed)
+    cli.define_inference_flags(embed)
 
 
 def main() -> None:

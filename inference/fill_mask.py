@@ -110,9 +110,7 @@ def _define_flags() -> None:
         "max_predictions": "The most [MASK] tokens a text may hold.",
         "batch_size": "Texts per model call.",
     })
-    cli.define_model_flags(fill_mask)
-    cli.define_batch_length_flags(fill_mask, training=False)
-    cli.define_inference_precision_flag(fill_mask)
+    cli.define_inference_flags(fill_mask)
 
 
 def main() -> None:

@@ -172,8 +172,11 @@ def define_batch_length_flags(program: Callable, flag_values: flags.FlagValues =
     define_flags(program, helps, flag_values=flag_values)
 
 
-def define_inference_precision_flag(program: Callable, flag_values: flags.FlagValues = flags.FLAGS) -> None:
-    """`--mixed_precision` for programs that only run the model forward (`INFERENCE_PRECISION_FLAGS`)."""
+def define_inference_flags(program: Callable, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """What the programs that only run the model forward (extract_features, fill_mask, embed) share: the model
+    flags, `--fixed_length_batches` and `--mixed_precision` (`INFERENCE_PRECISION_FLAGS`)."""
+    define_model_flags(program, flag_values)
+    define_batch_length_flags(program, flag_values, training=False)
     define_flags(program, INFERENCE_PRECISION_FLAGS, {"mixed_precision": DISTRIBUTION_ENUMS["mixed_precision"]},
                  flag_values=flag_values)
 

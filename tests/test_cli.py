@@ -87,9 +87,8 @@ def test_batch_length_and_inference_precision_flags():
     assert set(training) == set(cli.BATCH_LENGTH_FLAGS)
     assert training.bucket_by_length and not training.fixed_length_batches
     inference = flags.FlagValues()
-    cli.define_batch_length_flags(extract_features, inference, training=False)
-    cli.define_inference_precision_flag(extract_features, inference)
-    assert set(inference) == {"fixed_length_batches", "mixed_precision"}
+    cli.define_inference_flags(extract_features, inference)
+    assert set(inference) == {"fixed_length_batches", "mixed_precision", *cli.MODEL_FLAGS}
     inference(["extract_features", "--mixed_precision=bf16", "--fixed_length_batches"])
     assert inference.mixed_precision == "bf16" and inference.fixed_length_batches
     with pytest.raises(flags.IllegalFlagValueError):

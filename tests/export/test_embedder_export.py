@@ -4,9 +4,6 @@ tests/models/test_embedder.py) on Unicode, empty, invalid UTF-8 and over-long te
 TF-Text; it is written in the serving layout with its warm-up requests."""
 import os
 import pathlib
-import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,7 +13,7 @@ from keras_bert.export.embedder import export_embedder, export_sentence_embedder
 from keras_bert.export.serving_layout import WARMUP_FILE
 from keras_bert.models.embedder import embed_texts
 from support.sentence_transformers_folders import write_sentence_transformers_folder
-from support.serving_helpers import contract_texts, repo_root, strings
+from support.serving_helpers import contract_texts, serve_in_fresh_process, strings
 
 # Far beyond the byte budget (24 pieces × 801 bytes): cut in the graph, which must not change the embedding.
 TEXTS = [*contract_texts(8), ("word " * 5000).encode("utf-8")]
@@ -35,14 +32,7 @@ def fresh(exported) -> dict:
     work, directory = exported["work"], exported["written"]["embedder"]
     calls = [("embedder", "serving_default", {"text": strings(TEXTS)}),
              ("embedder", "serving_default", {"text": np.array([], dtype=object)})]
-    with open(work / "job.pkl", "wb") as f:
-        pickle.dump({"exports": {"embedder": os.fspath(directory)}, "calls": calls}, f)
-    run = subprocess.run([sys.executable, str(repo_root() / "tests" / "support" / "serving_fresh_process.py"),
-                          str(work / "job.pkl"), str(work / "result.pkl")], cwd=work, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    with open(work / "result.pkl", "rb") as f:
-        return pickle.load(f)
+    return serve_in_fresh_process(work, {"embedder": directory}, calls)
 
 
 def test_served_embeddings_equal_the_python_path(exported, fresh):

@@ -2,9 +2,6 @@
 the Python `FillMask` does, and its bad inputs (no mask, empty, too many masks, truncation, invalid UTF-8, empty
 batch) give the documented outputs."""
 import os
-import pickle
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -16,7 +13,7 @@ from keras_bert.models.fill_mask import FillMask
 from keras_bert.models.pretrainer import BertPretrainer
 from keras_bert.tokenization.masked_text import MaskedTextPacker
 from support.configs import tiny_config
-from support.serving_helpers import repo_root, strings
+from support.serving_helpers import serve_in_fresh_process, strings
 
 TOP_K = 3
 VALID = ["the dog [MASK] loudly .", "[MASK] is a [MASK] word", "x[MASK]y", "naïve café [MASK] 東京"]
@@ -38,14 +35,7 @@ def served(fill_mask, tmp_path_factory) -> dict:
     calls = [("fill_mask", "serving_default", {"text": strings(t.encode() for t in VALID + BAD)}),
              ("fill_mask", "serving_default", {"text": strings([b"caf\xc3\xa9 \xff[MASK]\xfe ."])}),
              ("fill_mask", "serving_default", {"text": np.array([], dtype=object)})]
-    with open(work / "job.pkl", "wb") as f:
-        pickle.dump({"exports": {"fill_mask": os.fspath(work / "model")}, "calls": calls}, f)
-    run = subprocess.run([sys.executable, str(repo_root() / "tests" / "support" / "serving_fresh_process.py"),
-                          str(work / "job.pkl"), str(work / "result.pkl")], cwd=work, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    with open(work / "result.pkl", "rb") as f:
-        return pickle.load(f)
+    return serve_in_fresh_process(work, {"fill_mask": work / "model"}, calls)
 
 
 def test_served_with_tensorflow_text_only(served):

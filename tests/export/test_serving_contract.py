@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pickle
 import subprocess
 import sys
 
@@ -42,6 +41,7 @@ from support.serving_helpers import (
     TAGS,
     contract_texts,
     repo_root,
+    serve_in_fresh_process,
     serving_config,
     strings,
     write_finetuned,
@@ -135,14 +135,7 @@ def calls(exported, shared_data):
 @pytest.fixture(scope="module")
 def fresh(exported, calls) -> dict:
     work = exported["work"]
-    with open(work / "job.pkl", "wb") as f:
-        pickle.dump({"exports": {k: os.fspath(d) for k, d in exported["dirs"].items()}, "calls": calls}, f)
-    run = subprocess.run([sys.executable, str(repo_root() / "tests" / "support" / "serving_fresh_process.py"),
-                          str(work / "job.pkl"), str(work / "result.pkl")], cwd=work, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    with open(work / "result.pkl", "rb") as f:
-        return pickle.load(f)
+    return serve_in_fresh_process(work, exported["dirs"], calls)
 
 
 def _call(fresh, calls, key, signature, index=0):

@@ -4,10 +4,6 @@ process with only tensorflow + tensorflow_text as the same models on batches pad
 (within 1e-5) on mixed-length batches (Unicode, empty, far too long, all short, empty batch); `bucketed` gives the
 bounded set of lengths; a bfloat16 classifier gives float32's probabilities within `BF16_ATOL` and its argmax on
 SST-2 dev."""
-import os
-import pickle
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -24,7 +20,7 @@ from keras_bert.export.tagger import _TaggerModule, export_tagger
 from keras_bert.models.fill_mask import FillMask
 from keras_bert.tokenization.masked_text import MaskedTextPacker
 from keras_bert.tokenization.preprocessor import BertPreprocessor
-from support.serving_helpers import TAGS, contract_texts, repo_root, serving_config, strings
+from support.serving_helpers import TAGS, contract_texts, serve_in_fresh_process, serving_config, strings
 
 pytestmark = pytest.mark.slow  # exports and a fresh interpreter
 
@@ -76,14 +72,7 @@ def served(models, tmp_path_factory, shared_data) -> dict:
     export_embedder(models["embedder"], preprocessor, dirs["embedder"])
     export_fill_mask(models["fill_mask"], dirs["fill_mask"], top_k=3)
     calls = _calls(strings(_dev_sentences(shared_data)))
-    with open(work / "job.pkl", "wb") as f:
-        pickle.dump({"exports": {k: os.fspath(d) for k, d in dirs.items()}, "calls": calls}, f)
-    run = subprocess.run([sys.executable, str(repo_root() / "tests" / "support" / "serving_fresh_process.py"),
-                          str(work / "job.pkl"), str(work / "result.pkl")], cwd=work, capture_output=True, text=True,
-                         timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    with open(work / "result.pkl", "rb") as f:
-        result = pickle.load(f)
+    result = serve_in_fresh_process(work, dirs, calls, timeout=600)
     outputs = {}
     for (key, signature, _), output in zip(calls, result["calls"]):
         assert "error" not in output, (key, signature, output)

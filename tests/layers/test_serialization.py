@@ -20,6 +20,7 @@ from keras_bert.layers.heads import (
 )
 from keras_bert.layers.numerics import gelu_exact, gelu_tanh
 from keras_bert.layers.pooler import Pooler
+from keras_bert.layers.pooling import SentencePooling
 from keras_bert.layers.transformer_block import TransformerBlock
 from keras_bert.models.pretrainer import BertPretrainer
 from support.configs import tiny_config
@@ -39,6 +40,7 @@ types_input = (TYPES, keras.Input((None,), dtype="int32"))
 hidden_input = (HIDDEN_STATES, keras.Input((None, HIDDEN)))
 mask_input = (MASK, keras.Input((1, None), dtype="int32"))
 pooled_input = (POOLED, keras.Input((HIDDEN,)))
+token_mask_input = (MASK[:, 0, :], keras.Input((None,), dtype="int32"))
 CASES = {
     BertEmbeddings: (dict(vocab_size=11, hidden_size=HIDDEN, max_position_embeddings=9, type_vocab_size=2,
                           dropout_rate=0.1, initializer_range=0.03),
@@ -55,6 +57,8 @@ CASES = {
     NextSentenceHead: (dict(initializer_range=0.03), [pooled_input], lambda layer, x: layer(x)),
     SpanHead: (dict(dropout_rate=0.1), [hidden_input], lambda layer, x: layer(x)),
     TokenClassificationHead: (dict(num_outputs=6, dropout_rate=0.1), [hidden_input], lambda layer, x: layer(x)),
+    SentencePooling: (dict(mode="max", normalize=True), [hidden_input, token_mask_input],
+                      lambda layer, x, mask: layer(x, mask)),
 }
 
 
@@ -76,7 +80,7 @@ def test_registered_names_are_unchanged():
     assert sorted(keras.saving.get_registered_name(c) for c in layer_classes_in_package()) == [
         "keras_bert>BertEmbeddings", "keras_bert>BertSelfAttention", "keras_bert>ClassificationHead",
         "keras_bert>DenseLogitsHead", "keras_bert>MaskedLMHead", "keras_bert>NextSentenceHead",
-        "keras_bert>Pooler", "keras_bert>SpanHead", "keras_bert>TokenClassificationHead",
+        "keras_bert>Pooler", "keras_bert>SentencePooling", "keras_bert>SpanHead", "keras_bert>TokenClassificationHead",
         "keras_bert>TransformerBlock"]
     assert keras.saving.get_registered_name(gelu_tanh) == "keras_bert>gelu_tanh"
     assert keras.saving.get_registered_name(gelu_exact) == "keras_bert>gelu_exact"

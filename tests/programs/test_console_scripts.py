@@ -45,7 +45,7 @@ ENTRY_POINTS = {"finetuning.run_classifier": "run_classifier", "finetuning.run_s
                 "pretraining.run_pretraining": "run_pretraining",
                 "pretraining.create_pretraining_data": "create_pretraining_data",
                 "pretraining.learn_vocab": "learn_vocab", "saved_models.export": "export_for_serving",
-                "saved_models.demo": "run_demo"}
+                "saved_models.demo": "run_demo", "inference.fill_mask": "fill_mask", "inference.embed": "embed"}
 
 
 @pytest.mark.parametrize("module, name", sorted(ENTRY_POINTS.items()))

@@ -112,7 +112,8 @@ def test_squad_v1_end_to_end_with_official_evaluation(tmp_path, uncased_vocab, r
     assert info == {"task": "squad", "task_name": "squad1.1", "do_lower_case": True, "max_seq_length": 64,
                     "labels": [], "is_regression": False, "pair_input": False,
                     "squad": {"doc_stride": 16, "max_query_length": 12, "max_answer_length": 30, "n_best_size": 20,
-                              "version_2_with_negative": False, "null_score_diff_threshold": 0.0}}
+                              "version_2_with_negative": False, "null_score_diff_threshold": 0.0},
+                    "tokenizer_options": {}}
     saved = read_checkpoint_arrays(str(out / "bert_model.ckpt"))
     assert {n: tuple(a.shape) for n, a in saved.items()} == reference_variable_shapes(TINY, head="squad")
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import pathlib
+import pickle
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -64,3 +67,16 @@ def strings(texts) -> np.ndarray:
 
 def repo_root() -> pathlib.Path:
     return pathlib.Path(__file__).resolve().parents[2]
+
+
+def serve_in_fresh_process(work: pathlib.Path, exports: dict, calls: list, timeout: float = 300) -> dict:
+    """Loads `exports` ({key: SavedModel folder}) in a fresh Python that imports only tensorflow and tensorflow_text
+    (`serving_fresh_process.py`), makes `calls` ([(key, signature, inputs)]) and returns its result dict."""
+    with open(work / "job.pkl", "wb") as f:
+        pickle.dump({"exports": {key: os.fspath(folder) for key, folder in exports.items()}, "calls": calls}, f)
+    run = subprocess.run([sys.executable, str(repo_root() / "tests" / "support" / "serving_fresh_process.py"),
+                          str(work / "job.pkl"), str(work / "result.pkl")], cwd=work, capture_output=True, text=True,
+                         timeout=timeout)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(work / "result.pkl", "rb") as f:
+        return pickle.load(f)
