@@ -164,6 +164,15 @@ def test_bad_options_name_the_flag():
     with pytest.raises(ValueError, match=r"--serving_dtype must be one of \['float32', 'bfloat16'\], got 'float16'"):
         serving_model(classifier, "float16")
     copy = serving_model(classifier, "bfloat16")
-    assert copy.encoder.dtype_policy.name == "mixed_bfloat16" and classifier.encoder.dtype_policy.name == "float32"
+    assert copy.encoder.dtype_policy.name == "bfloat16" and classifier.encoder.dtype_policy.name == "float32"
     assert keras.mixed_precision.global_policy().name == "float32"  # the global policy is left as it was
-    assert all(w.dtype == "float32" for w in copy.weights)
+    assert all(w.dtype == "float32" for w in classifier.weights)
+    # Stored rounded to bfloat16 (no per-call cast), except LayerNorm's weights, which stay float32.
+    stored = {w.path: w.dtype for w in copy.weights}
+    assert {path for path, dtype in stored.items() if dtype == "float32"} == {
+        w.path for w in copy.weights if "layer_norm" in w.path}
+    assert stored["embeddings/word_embeddings/embeddings"] == "bfloat16", sorted(stored)
+    for target, source in zip(copy.weights, classifier.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.ops.cast(target, "float32")),
+                                      keras.ops.convert_to_numpy(keras.ops.cast(keras.ops.cast(source, "bfloat16"),
+                                                                                "float32")))
