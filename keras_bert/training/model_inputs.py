@@ -6,6 +6,8 @@ release folder's casing). A Hugging Face folder carries them: its `config.json`,
 `tokenizer_config.json` fill in each flag not given; a given `--do_lower_case` that contradicts the folder is an
 error naming both (its weights were trained on text cased that way). An evaluate/predict-only run from a Hugging
 Face folder needs its task head and, for classifiers and taggers, its labels (`id2label`) to be the task's.
+A Google checkpoint in a fine-tuning `--output_dir` tokenizes with the options its `task_info.json` records (a model
+fine-tuned from a Hugging Face folder keeps that folder's 100-character word limit).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from keras_bert.config import BertConfig
 from keras_bert.tokenization.huggingface import TokenizerSettings, read_tokenizer_settings
 from keras_bert.tokenization.preprocessor import check_case_matches_checkpoint
 from keras_bert.tokenization.vocab import check_vocab_matches_config
-from keras_bert.training.outputs import TaskInfo
+from keras_bert.training.outputs import TASK_INFO_FILE, TaskInfo
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +37,14 @@ class ModelInputs:
         vocab_file: str or None, `--vocab_file`, else the Hugging Face folder's vocab.txt.
         do_lower_case: bool, `--do_lower_case`, else the folder's tokenizer_config.json, else True.
         tokenizer: the Hugging Face folder's `TokenizerSettings` (None for Google checkpoints).
+        recorded_tokenizer_options: dict, a Google checkpoint's options from the `task_info.json` beside it.
     """
 
     config: BertConfig
     vocab_file: str | None
     do_lower_case: bool
     tokenizer: TokenizerSettings | None = None
+    recorded_tokenizer_options: dict = dataclasses.field(default_factory=dict)
 
     @property
     def huggingface(self) -> bool:
@@ -49,8 +53,22 @@ class ModelInputs:
 
     def tokenizer_options(self) -> dict:
         """Keyword options of `BertPreprocessor`/`PieceTokenizer` beyond vocabulary and casing: the Hugging Face
-        folder's (its word limit of 100 characters, ...), none (the reference's) for Google checkpoints."""
-        return self.tokenizer.tokenizer_options() if self.tokenizer is not None else {}
+        folder's (its word limit of 100 characters, ...); for a Google checkpoint, those its fine-tuning run
+        recorded, else none (the reference's)."""
+        if self.tokenizer is not None:
+            return self.tokenizer.tokenizer_options()
+        return dict(self.recorded_tokenizer_options)
+
+
+def recorded_tokenizer_options(init_checkpoint: str | None) -> dict:
+    """The tokenizer options in the `task_info.json` beside a Google checkpoint (a fine-tuning `--output_dir`;
+    `init_checkpoint` is that folder or a checkpoint prefix in it), {} when there is none."""
+    if not init_checkpoint:
+        return {}
+    folder = init_checkpoint if os.path.isdir(init_checkpoint) else os.path.dirname(init_checkpoint)
+    if not os.path.isfile(os.path.join(folder, TASK_INFO_FILE)):
+        return {}
+    return dict(TaskInfo.read(folder).tokenizer_options)
 
 
 def is_huggingface_checkpoint(init_checkpoint: str | os.PathLike | None) -> bool:
@@ -89,7 +107,8 @@ def resolve_model_inputs(init_checkpoint: str | None, bert_config_file: str | No
             raise FileNotFoundError(f"--bert_config_file not found: {bert_config_file}")
         config = BertConfig.from_json_file(bert_config_file)
         check_config(config, bert_config_file, max_seq_length, vocab_file)
-        return ModelInputs(config, vocab_file, do_lower_case)
+        return ModelInputs(config, vocab_file, do_lower_case,
+                           recorded_tokenizer_options=recorded_tokenizer_options(init_checkpoint))
 
     settings = read_tokenizer_settings(init_checkpoint)
     if do_lower_case is None:

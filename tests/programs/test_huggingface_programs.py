@@ -18,6 +18,7 @@ from finetuning.run_classifier import run_classifier
 from finetuning.run_tagger import run_tagger
 from keras_bert.export.huggingface import huggingface_task
 from keras_bert.export.serving_layout import LABELS_FILE
+from keras_bert.training.model_inputs import resolve_model_inputs
 from support.huggingface_folders import huggingface_config, huggingface_tensors, write_huggingface_folder
 from support.numpy_bert import bert_forward
 from support.programs import run_program
@@ -80,6 +81,17 @@ def test_classifier_fine_tunes_from_a_huggingface_folder_and_saves_one_back(shar
                            init_checkpoint=str(saved), do_eval=True, max_seq_length=32)
     assert again["eval"]["eval_loss"] == pytest.approx(result["eval"]["eval_loss"], abs=1e-6)
     assert again["eval"]["eval_accuracy"] == result["eval"]["eval_accuracy"]
+    # So does the run's Google checkpoint, with the folder's tokenizer options, which its task_info.json records.
+    google = run_classifier(task_name="sst-2", data_dir=str(data), output_dir=str(tmp_path / "eval_google"),
+                            init_checkpoint=str(out / "bert_model.ckpt"),
+                            bert_config_file=str(out / "bert_config.json"), vocab_file=str(out / "vocab.txt"),
+                            do_lower_case=False, do_eval=True, max_seq_length=32)
+    assert google["eval"]["eval_loss"] == pytest.approx(result["eval"]["eval_loss"], abs=1e-6)
+    inputs = resolve_model_inputs(str(out / "bert_model.ckpt"), str(out / "bert_config.json"), str(out / "vocab.txt"),
+                                  False)
+    assert inputs.tokenizer_options() == task_info["tokenizer_options"]
+    assert resolve_model_inputs(None, str(out / "bert_config.json"), str(out / "vocab.txt"),
+                                False).tokenizer_options() == {}
     # The folder it started from has no classifier head to evaluate.
     with pytest.raises(ValueError, match=r"has no BertClassifier head \(classifier\.bias, classifier\.weight"):
         run_classifier(task_name="sst-2", data_dir=str(data), output_dir=str(tmp_path / "eval2"),
