@@ -45,8 +45,9 @@ def tiny_config_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sst2_runs(shared_data, uncased_vocab, tiny_config_file, tmp_path_factory):
-    """The same short SST-2 fine-tuning from random weights twice: batches cut to their longest sentence (the
-    default) and padded to --max_seq_length (--fixed_length_batches, the reference's)."""
+    """The same short SST-2 fine-tuning from random weights three times: batches cut to their longest sentence (the
+    default), training batches of similar lengths (--bucket_by_length) and padded to --max_seq_length
+    (--fixed_length_batches, the reference's)."""
     data = tmp_path_factory.mktemp("sst2")
     _subset(shared_data / "glue/SST-2/train.tsv", data / "train.tsv", 2000)
     _subset(shared_data / "glue/SST-2/dev.tsv", data / "dev.tsv", 872)
@@ -54,24 +55,27 @@ def sst2_runs(shared_data, uncased_vocab, tiny_config_file, tmp_path_factory):
     (data / "test.tsv").write_text("index\tsentence\n" + "".join(
         f"{i}\t{row.split(chr(9))[0]}\n" for i, row in enumerate(dev_rows)), encoding="utf-8")
     runs = {}
-    for name, fixed in (("variable", False), ("fixed", True)):
+    for name, flags in (("variable", {}), ("bucketed", {"bucket_by_length": True}),
+                        ("fixed", {"fixed_length_batches": True})):
         runs[name] = run_classifier(task_name="SST-2", data_dir=str(data), vocab_file=str(uncased_vocab),
                                     bert_config_file=tiny_config_file, do_train=True, do_eval=True,
                                     output_dir=str(tmp_path_factory.mktemp(name)), max_seq_length=48,
-                                    learning_rate=1e-3, num_train_epochs=3.0, seed=1, fixed_length_batches=fixed)
+                                    learning_rate=1e-3, num_train_epochs=3.0, seed=1, **flags)
     return data, runs
 
 
-def test_sst2_random_init_learns_clearly_above_chance_with_either_padding(sst2_runs):
+def test_sst2_random_init_learns_clearly_above_chance_with_any_padding(sst2_runs):
     _, runs = sst2_runs
     accuracies = {name: run["eval"]["eval_accuracy"] for name, run in runs.items()}
+    print(f"SST-2 dev accuracy after the same 187 steps: {accuracies}")
     for run in runs.values():
         # Dev is balanced (444 positive of 872): chance is 0.51. Measured 0.71 with this set-up.
         assert run["eval"]["eval_accuracy"] >= 0.62
         assert run["eval"]["global_step"] == int(2000 / 32 * 3)
         assert run["train"]["loss"] < 0.6
-    # Padding changes no output, but dropout masks follow the batch shape: the two runs differ by training noise.
-    assert abs(accuracies["variable"] - accuracies["fixed"]) <= 0.05, accuracies
+    # Padding changes no output, but dropout masks follow the batch shape (and bucketing regroups the training
+    # examples): the runs differ by training noise.
+    assert max(accuracies.values()) - min(accuracies.values()) <= 0.05, accuracies
 
 
 def test_bf16_predictions_have_the_float32_argmax(sst2_runs, uncased_vocab, tiny_config_file, tmp_path):
