@@ -38,7 +38,7 @@ import keras
 import tensorflow as tf
 
 from keras_bert import upstream_workarounds
-from keras_bert.tokenization.packing import trim_padding
+from keras_bert.tokenization.packing import trimmed_length
 from keras_bert.tokenization.tokenizer import MAX_CHARS_PER_WORD
 
 VOCAB_ASSET = "vocab.txt"  # the asset's name in every export, as in TF Hub's BERT models
@@ -166,7 +166,7 @@ def bucketed(features: dict[str, tf.Tensor], length_bucket: int) -> dict[str, tf
     """
     if not length_bucket:
         return dict(features)
-    kept = tf.shape(trim_padding(features, multiple=length_bucket)["input_mask"])[1]
+    kept = trimmed_length(features["input_mask"], length_bucket)
     # A batch of 0 rows would be cut to 0 columns, where the pooler has no column 0 to read: it keeps them all.
     kept = tf.where(tf.shape(features["input_mask"])[0] > 0, kept, tf.shape(features["input_mask"])[1])
     return {key: value[:, :kept] if key in ENCODER_SEQUENCE_KEYS else value for key, value in features.items()}

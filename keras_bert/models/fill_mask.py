@@ -36,7 +36,7 @@ from keras_bert.models.encoder import ENCODER_INPUTS
 from keras_bert.models.pretrainer import BertPretrainer
 from keras_bert.tokenization.huggingface import read_tokenizer_settings
 from keras_bert.tokenization.masked_text import DEFAULT_MAX_PREDICTIONS, MASK_TOKEN, MaskedTextPacker, split_at_masks
-from keras_bert.tokenization.packing import trim_padding
+from keras_bert.tokenization.packing import trimmed_length
 from keras_bert.tokenization.preprocessor import (
     BertPreprocessor,
     check_case_matches_checkpoint,
@@ -190,7 +190,7 @@ class FillMask:
         """
         features = self.packer(texts)
         if not self.fixed_length:
-            kept = tf.shape(trim_padding(features, multiple=length_multiple)["input_mask"])[1]
+            kept = trimmed_length(features["input_mask"], length_multiple)
             # At least one column: the masked-LM gather fails on 0 texts × 0 columns (TF 2.20).
             kept = tf.maximum(kept, 1)
             features = {**features, **{name: features[name][:, :kept] for name in ENCODER_INPUTS}}

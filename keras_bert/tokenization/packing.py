@@ -244,13 +244,17 @@ def trim_padding(features: Mapping[str, tf.Tensor], multiple: int = 1, mask_key:
     >>> trim_padding(batch)["input_word_ids"].numpy().tolist()
     [[101, 7, 102], [101, 102, 0]]
     """
-    if multiple < 1:
-        raise ValueError(f"multiple must be >= 1, got {multiple}")
-    mask = features[mask_key]
-    seq_length = tf.shape(mask)[1]
-    longest = tf.reduce_max(tf.concat([tf.reduce_sum(tf.cast(mask != 0, tf.int32), axis=1), [0]], axis=0))
-    kept = tf.minimum(seq_length, (longest + multiple - 1) // multiple * multiple)
+    kept = trimmed_length(features[mask_key], multiple)
     trimmed = dict(features)
     for key in sequence_keys:
         trimmed[key] = features[key][:, :kept]
     return trimmed
+
+
+def trimmed_length(mask: tf.Tensor, multiple: int = 1) -> tf.Tensor:
+    """The length `trim_padding` cuts a packed batch to: its longest row of `mask` [batch, seq] (1 real, 0 padding)
+    rounded up to a multiple of `multiple` (an int ≥ 1), at most seq; 0 for a batch of 0 rows. int32 scalar."""
+    if multiple < 1:
+        raise ValueError(f"multiple must be >= 1, got {multiple}")
+    longest = tf.reduce_max(tf.concat([tf.reduce_sum(tf.cast(mask != 0, tf.int32), axis=1), [0]], axis=0))
+    return tf.minimum(tf.shape(mask)[1], (longest + multiple - 1) // multiple * multiple)
